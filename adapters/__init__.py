@@ -1,0 +1,1 @@
+"""Generators and LoRA adapters (see issue: generator adapters). Imports the core only."""

@@ -1,0 +1,133 @@
+"""Turn file bytes into text with headings kept as Markdown ``#`` lines, plus a title.
+
+Each reader raises ``SourceError`` with the reason when a file cannot be read.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from ragcore.errors import SourceError
+
+
+class FileKind(str, Enum):
+    MARKDOWN = "markdown"
+    TEXT = "text"
+    HTML = "html"
+    PDF = "pdf"
+    DOCX = "docx"
+
+
+EXTENSIONS: dict[str, FileKind] = {
+    ".md": FileKind.MARKDOWN, ".markdown": FileKind.MARKDOWN, ".txt": FileKind.TEXT,
+    ".html": FileKind.HTML, ".htm": FileKind.HTML, ".pdf": FileKind.PDF, ".docx": FileKind.DOCX,
+}
+
+
+@dataclass(frozen=True)
+class Extracted:
+    text: str
+    title: str
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data[:4096]:
+        raise SourceError("binary content in a text file", "only text, Markdown, HTML, PDF, DOCX")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _first_heading(text: str) -> str:
+    m = re.search(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", text, re.MULTILINE)
+    return m.group(1).strip() if m else ""
+
+
+def read_markdown(data: bytes) -> Extracted:
+    text = _decode(data)
+    return Extracted(text, _first_heading(text))
+
+
+def read_text(data: bytes) -> Extracted:
+    text = _decode(data)
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return Extracted(text, first[:120])
+
+
+_BLOCK = {"p", "li", "pre", "blockquote", "td", "th", "dt", "dd", "figcaption"}
+_DROP = ["script", "style", "nav", "footer", "header", "aside", "noscript", "template", "form"]
+
+
+def read_html(data: bytes) -> Extracted:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(_decode(data), "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    for tag in soup(_DROP):
+        tag.decompose()
+    root = soup.find("main") or soup.find("article") or soup.body or soup
+    lines: list[str] = []
+    for el in root.find_all([f"h{i}" for i in range(1, 7)] + sorted(_BLOCK)):
+        if el.find_parent(sorted(_BLOCK)) is not None:
+            continue  # nested block: its text is part of the parent's
+        words = el.get_text(" ", strip=True)
+        if not words:
+            continue
+        if el.name[0] == "h" and el.name[1:].isdigit():
+            lines.append("#" * int(el.name[1]) + " " + words)
+        elif el.name == "li":
+            lines.append("- " + words)
+        else:
+            lines.append(words)
+    text = "\n\n".join(lines)
+    return Extracted(text, title or _first_heading(text))
+
+
+def read_pdf(data: bytes) -> Extracted:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise SourceError("encrypted PDF", "decrypt it first (qpdf --decrypt in.pdf out.pdf)")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = str((reader.metadata or {}).get("/Title", "") or "")
+    except SourceError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise SourceError(f"corrupt or unreadable PDF ({exc})", "re-export the PDF") from None
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    return Extracted(text, title or next((ln.strip() for ln in text.splitlines() if ln.strip()), ""))
+
+
+def read_docx(data: bytes) -> Extracted:
+    import zipfile
+
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise SourceError(f"corrupt or unreadable DOCX ({exc})", "re-save it from the editor") from None
+    lines = []
+    for para in document.paragraphs:
+        words = para.text.strip()
+        if not words:
+            continue
+        style = (para.style.name if para.style is not None else "") or ""
+        level = style.removeprefix("Heading ").strip()
+        lines.append(("#" * int(level) + " " + words) if level.isdigit() else words)
+    text = "\n\n".join(lines)
+    return Extracted(text, document.core_properties.title or _first_heading(text))
+
+
+READERS: dict[FileKind, Callable[[bytes], Extracted]] = {
+    FileKind.MARKDOWN: read_markdown, FileKind.TEXT: read_text, FileKind.HTML: read_html,
+    FileKind.PDF: read_pdf, FileKind.DOCX: read_docx,
+}

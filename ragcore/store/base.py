@@ -1,0 +1,78 @@
+"""One store interface over the embedded engine (qdrant-edge) and a Qdrant server (qdrant-client).
+
+Every point is one chunk: a named dense vector ``dense``, a named sparse vector ``bm25`` (IDF
+modifier) and a payload ``{doc_id, source, text, start, end, heading_path, metadata}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ragcore.config import Fusion
+from ragcore.sparse import SparseVector
+
+DENSE = "dense"
+SPARSE = "bm25"
+
+#: Payload keys stored at the top level; any other filter key means ``metadata.<key>``.
+TOP_LEVEL_KEYS = frozenset({"doc_id", "source"})
+
+FilterValue = str | int | bool | Sequence[str] | Sequence[int]
+
+
+@dataclass(frozen=True)
+class StoredPoint:
+    id: str
+    dense: Sequence[float]
+    sparse: SparseVector
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ScoredPoint:
+    id: str
+    score: float
+    payload: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class StoreQuery:
+    """Dense only, sparse only, or both fused in the engine (prefetch + RRF/DBSF)."""
+
+    limit: int
+    dense: Sequence[float] | None = None
+    sparse: SparseVector | None = None
+    fusion: Fusion = Fusion.RRF
+    rrf_k: int = 2
+    weights: tuple[float, float] | None = None  # (dense, sparse) for weighted RRF
+    prefetch: int = 100
+    filters: Mapping[str, FilterValue] = field(default_factory=dict)
+    with_payload: bool = True
+
+    def __post_init__(self) -> None:
+        if self.dense is None and self.sparse is None:
+            raise ValueError("StoreQuery needs a dense vector, a sparse vector, or both")
+
+
+def payload_key(key: str) -> str:
+    return key if key in TOP_LEVEL_KEYS or key.startswith("metadata.") else f"metadata.{key}"
+
+
+class VectorStore(Protocol):
+    def upsert(self, points: Sequence[StoredPoint]) -> None: ...
+
+    def delete_document(self, doc_id: str, keep: Collection[str] = ()) -> None:
+        """Delete the document's points except the ids in ``keep``."""
+        ...
+
+    def query(self, query: StoreQuery) -> list[ScoredPoint]: ...
+
+    def query_batch(self, queries: Sequence[StoreQuery]) -> list[list[ScoredPoint]]: ...
+
+    def count(self, filters: Mapping[str, FilterValue] | None = None) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...

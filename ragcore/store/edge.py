@@ -1,0 +1,133 @@
+"""Embedded store: the real Qdrant engine in-process (``qdrant-edge-py``), one shard on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as qe
+
+from ragcore.config import Fusion
+from ragcore.errors import StoreError
+from ragcore.store.base import (
+    DENSE,
+    SPARSE,
+    FilterValue,
+    ScoredPoint,
+    StoredPoint,
+    StoreQuery,
+    payload_key,
+)
+
+
+def _filter(filters: Mapping[str, FilterValue] | None, **extra: Any) -> qe.Filter | None:
+    must: list[Any] = []
+    for key, value in (filters or {}).items():
+        match = (
+            qe.MatchAny(list(value))
+            if isinstance(value, (list, tuple))
+            else qe.MatchValue(value)  # type: ignore[arg-type]
+        )
+        must.append(qe.FieldCondition(key=payload_key(key), match=match))
+    must_not = extra.get("must_not")
+    if not must and not must_not:
+        return None
+    return qe.Filter(must=must or None, must_not=must_not)
+
+
+def _sparse(v: Any) -> qe.SparseVector:
+    return qe.SparseVector(list(v.indices), list(v.values))
+
+
+class EdgeStore:
+    def __init__(self, path: Path, dim: int) -> None:
+        self.path = path
+        config = qe.EdgeConfig(
+            vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        )
+        try:
+            if path.exists() and any(path.iterdir()):
+                self._shard = qe.EdgeShard.load(str(path), config)
+            else:
+                self._shard = qe.EdgeShard.create(str(path), config)
+                for key in ("doc_id", "source"):
+                    self._shard.update(
+                        qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword)
+                    )
+        except Exception as exc:  # the engine raises plain exceptions with its own message
+            raise StoreError(
+                f"cannot open the index shard at {path}: {exc}",
+                "is another ragcore process using this --index? Otherwise re-ingest with --rebuild",
+            ) from None
+
+    def upsert(self, points: Sequence[StoredPoint]) -> None:
+        if not points:
+            return
+        self._shard.update(
+            qe.UpdateOperation.upsert_points(
+                [
+                    qe.Point(
+                        id=p.id,
+                        vector={DENSE: [float(x) for x in p.dense], SPARSE: _sparse(p.sparse)},
+                        payload=dict(p.payload),
+                    )
+                    for p in points
+                ]
+            )
+        )
+
+    def delete_document(self, doc_id: str, keep: Collection[str] = ()) -> None:
+        must_not = [qe.HasIdCondition(set(keep))] if keep else None
+        flt = _filter({"doc_id": doc_id}, must_not=must_not)
+        assert flt is not None
+        self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
+
+    def _request(self, q: StoreQuery) -> qe.QueryRequest:
+        flt = _filter(q.filters)
+        dense = qe.Query.Nearest([float(x) for x in q.dense], using=DENSE) if q.dense is not None else None
+        sparse = qe.Query.Nearest(_sparse(q.sparse), using=SPARSE) if q.sparse is not None else None
+        if dense is not None and sparse is not None:
+            fusion: Any = (
+                qe.Fusion.Dbsf()
+                if q.fusion is Fusion.DBSF
+                else qe.Fusion.Rrf(k=q.rrf_k, weights=list(q.weights) if q.weights else None)
+            )
+            return qe.QueryRequest(
+                limit=q.limit,
+                prefetches=[
+                    qe.Prefetch(limit=q.prefetch, query=dense, filter=flt),
+                    qe.Prefetch(limit=q.prefetch, query=sparse, filter=flt),
+                ],
+                query=fusion,
+                filter=flt,
+                with_payload=q.with_payload,
+            )
+        return qe.QueryRequest(
+            limit=q.limit, query=dense or sparse, filter=flt, with_payload=q.with_payload
+        )
+
+    @staticmethod
+    def _points(result: list[Any]) -> list[ScoredPoint]:
+        return [ScoredPoint(str(p.id), float(p.score), p.payload) for p in result]
+
+    def query(self, query: StoreQuery) -> list[ScoredPoint]:
+        return self._points(self._shard.query(self._request(query)))
+
+    def query_batch(self, queries: Sequence[StoreQuery]) -> list[list[ScoredPoint]]:
+        batch = qe.QueryBatchRequest([self._request(q) for q in queries])
+        return [self._points(r) for r in self._shard.query_batch(batch)]
+
+    def count(self, filters: Mapping[str, FilterValue] | None = None) -> int:
+        return int(self._shard.count(qe.CountRequest(filter=_filter(filters), exact=True)))
+
+    def optimize(self) -> None:
+        self._shard.optimize()
+
+    def flush(self) -> None:
+        self._shard.flush()
+
+    def close(self) -> None:
+        self._shard.flush()
+        self._shard.close()

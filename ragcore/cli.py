@@ -1,0 +1,257 @@
+"""``ragcore`` command line: ingest, search, status, demo, plugins.
+
+Every failure the user can fix prints ``error:`` and ``hint:`` lines and exits 2; an ingest
+that skipped some sources exits 1 after listing them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ragcore import plugins
+from ragcore.config import Fusion, RerankFusion, SearchConfig, Settings
+from ragcore.errors import ConfigError, RagcoreError
+from ragcore.index import Index
+from ragcore.search import SearchResult
+from ragcore.sync import SyncReport
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DEMO_QUESTIONS = (
+    "how do I reset my password",
+    "what ports does the gateway use",
+    "how much does the Pro plan cost",
+)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", type=Path, help="index directory (default .ragcore or ragcore.toml)")
+    p.add_argument("--config", type=Path, help="ragcore.toml to read (default ./ragcore.toml)")
+    p.add_argument("--url", help="Qdrant server/cluster URL instead of the embedded engine")
+    p.add_argument("--api-key", help="Qdrant API key (or [store] api_key in ragcore.toml)")
+    p.add_argument("--collection", help="Qdrant collection name (default ragcore)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="ragcore", description="RAG-first retrieval on Qdrant.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index files/folders; re-running syncs changes and deletions")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--embedder", help="embedder plugin (default bge-small-en-v1.5)")
+    p.add_argument("--chunk-size", type=int, help="tokens per chunk (default 256)")
+    p.add_argument("--chunk-overlap", type=int, help="overlap in tokens (default 32)")
+    p.add_argument("--shard-number", type=int, help="shards for a new server collection")
+    p.add_argument("--replication-factor", type=int, help="replicas for a new server collection")
+    p.add_argument("--rebuild", action="store_true", help="wipe the index and ingest from scratch")
+    p.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    _common(p)
+
+    p = sub.add_parser("search", help="search the index")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=10, help="number of hits (default 10)")
+    p.add_argument("--mode", help="bm25 | dense | hybrid, optionally +rerank (default hybrid)")
+    p.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                   help="payload filter; VALUE a,b matches any; repeatable")
+    p.add_argument("--fusion", choices=[f.value for f in Fusion])
+    p.add_argument("--rrf-k", type=int)
+    p.add_argument("--prefetch", type=int, help="candidates per retriever before fusion")
+    p.add_argument("--rerank-depth", type=int)
+    p.add_argument("--rerank-max-tokens", type=int)
+    p.add_argument("--rerank-fusion", choices=[f.value for f in RerankFusion])
+    _common(p)
+
+    p = sub.add_parser("status", help="documents, chunks and last sync of an index")
+    _common(p)
+
+    p = sub.add_parser("demo", help="index the bundled sample docs and run sample questions")
+    _common(p)
+
+    p = sub.add_parser("plugins", help="list installed connectors, embedders and rerankers")
+    p.add_argument("--json", action="store_true")
+    return ap
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    s = Settings.load(getattr(args, "config", None))
+    store = replace(
+        s.store,
+        **{k: v for k, v in {
+            "url": getattr(args, "url", None), "api_key": getattr(args, "api_key", None),
+            "collection": getattr(args, "collection", None),
+            "shard_number": getattr(args, "shard_number", None),
+            "replication_factor": getattr(args, "replication_factor", None),
+        }.items() if v is not None},
+    )
+    index_flags = {k: v for k, v in {
+        "embedder": getattr(args, "embedder", None), "chunk_size": getattr(args, "chunk_size", None),
+        "chunk_overlap": getattr(args, "chunk_overlap", None),
+    }.items() if v is not None}
+    return replace(
+        s, store=store, index_dir=args.index or s.index_dir,
+        index=replace(s.index, **index_flags) if index_flags else s.index,
+        index_explicit=s.index_explicit or bool(index_flags),
+    )
+
+
+def _filters(items: list[str]) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"bad --filter {item!r}", "use KEY=VALUE, e.g. --filter file_type=markdown")
+        values = [int(v) if v.lstrip("-").isdigit() else v for v in value.split(",")]
+        parsed[key] = values if len(values) > 1 else values[0]
+    return parsed
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    s = _settings(args)
+    config = s.index if s.index_explicit else None
+    # Resolve every source first: a bad path fails before anything is created or changed.
+    sources = [plugins.connector_for(p) for p in args.paths]
+    with Index.open(
+        s.index_dir, config=config, store=s.store, create=True, rebuild=args.rebuild
+    ) as index:
+        report = index.ingest(sources, quiet=args.quiet or args.json, dry_run=args.dry_run)
+    _print_report(report, args.json)
+    return 0 if report.ok else 1
+
+
+def _print_report(report: SyncReport, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(report.to_json()))
+        return
+    verb = "would " if report.dry_run else ""
+    out.print(
+        f"{verb}add {report.added}, {verb}update {report.changed}, {verb}delete {report.deleted}, "
+        f"unchanged {report.unchanged}; {report.chunks_written} chunks written, "
+        f"{report.chunks_deleted} deleted in {report.seconds:.1f}s"
+    )
+    if report.skipped:
+        err.print(f"[bold red]skipped {len(report.skipped)}[/] (the index keeps what it had for them):")
+        for s in report.skipped:
+            err.print(f"  {s.source}: {s.reason}")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    s = _settings(args)
+    search = s.search
+    if args.mode:
+        mode, rerank = SearchConfig.parse_mode(args.mode)
+        search = replace(search, mode=mode, rerank=rerank)
+    overrides = {
+        "fusion": args.fusion, "rrf_k": args.rrf_k, "prefetch": args.prefetch,
+        "rerank_depth": args.rerank_depth, "rerank_max_tokens": args.rerank_max_tokens,
+        "rerank_fusion": args.rerank_fusion,
+    }
+    search = replace(search, **{k: v for k, v in overrides.items() if v is not None})
+    if args.k < 1:
+        raise ConfigError(f"-k {args.k} must be at least 1", "e.g. -k 10")
+    with Index.open(s.index_dir, store=s.store, search=search) as index:
+        result = index.search(args.query, k=args.k, filters=_filters(args.filter))
+    _print_result(result, args.json)
+    return 0
+
+
+def _print_result(result: SearchResult, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(result.to_json()))
+        return
+    t = Table(title=f"{result.query!r} ({result.mode}, {result.timings_ms.get('total', 0):.0f} ms)")
+    for col, just in (("#", "right"), ("score", "right"), ("source", "left"), ("passage", "left")):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for h in result.hits:
+        where = str(h.chunk.metadata.get("path") or h.chunk.source)
+        if h.chunk.heading_path:
+            where += "\n" + " > ".join(h.chunk.heading_path)
+        text = " ".join(h.chunk.text.split())
+        t.add_row(str(h.rank), f"{h.score:.3f}", where, text[:240] + ("…" if len(text) > 240 else ""))
+    out.print(t)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    s = _settings(args)
+    with Index.open(s.index_dir, store=s.store) as index:
+        st = index.status()
+    data = st.to_json()
+    if args.json:
+        out.print_json(json.dumps(data))
+    else:
+        t = Table(show_header=False, title="ragcore index")
+        for k, v in data.items():
+            t.add_row(k, str(v))
+        out.print(t)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    s = _settings(args)
+    directory = args.index or Path(".ragcore-demo")
+    docs = Path(str(files("ragcore") / "demo_docs"))
+    with Index.open(directory, store=s.store, create=True) as index:
+        report = index.ingest([docs], quiet=args.quiet or args.json)
+        results = [index.search(q, k=3) for q in DEMO_QUESTIONS]
+    if args.json:
+        out.print_json(json.dumps({"ingest": report.to_json(), "results": [r.to_json() for r in results]}))
+        return 0
+    _print_report(report, False)
+    for r in results:
+        _print_result(r, False)
+    out.print(f'\nTry: ragcore search "how do I rotate API keys" --index {directory}')
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from ragcore.plugins import PluginGroup, available
+
+    rows = [p for g in PluginGroup for p in available(g)]
+    if args.json:
+        out.print_json(json.dumps([
+            {"group": p.group.value, "name": p.name, "target": p.target,
+             "distribution": p.distribution, "version": p.version} for p in rows
+        ]))
+        return 0
+    t = Table(title="installed plugins")
+    for col in ("group", "name", "provided by", "version"):
+        t.add_column(col)
+    for p in rows:
+        t.add_row(p.group.value, p.name, p.distribution, p.version)
+    out.print(t)
+    return 0
+
+
+COMMANDS = {
+    "ingest": cmd_ingest, "search": cmd_search, "status": cmd_status, "demo": cmd_demo,
+    "plugins": cmd_plugins,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except RagcoreError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        if exc.hint:
+            err.print(f"[bold]hint:[/] {exc.hint}", highlight=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted: the index is consistent; re-run the same command to resume")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -139,6 +139,8 @@ class Syncer:
                 progress.update(embedding, total=written + n_chunks)
             embed_seconds += self._write(batch, lambda n: progress.advance(embedding, n))
             written += n_chunks
+        if p.deleted or p.changed:
+            self.store.optimize()  # vacuum deleted chunks so BM25 IDF stops counting them
         self.store.flush()
         self.ledger.set_meta("last_sync", str(time.time()))
         return SyncReport(

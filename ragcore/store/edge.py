@@ -41,11 +41,24 @@ def _sparse(v: Any) -> qe.SparseVector:
 
 
 class EdgeStore:
-    def __init__(self, path: Path, dim: int) -> None:
+    """``vacuum_min_vectors`` / ``deleted_threshold`` tune when ``optimize`` rewrites segments
+    that hold deleted points (Qdrant defaults: 1000 vectors, 20% deleted). Until a segment is
+    vacuumed its deleted points still count in BM25 IDF statistics, as on a Qdrant server."""
+
+    def __init__(
+        self,
+        path: Path,
+        dim: int,
+        vacuum_min_vectors: int | None = None,
+        deleted_threshold: float | None = None,
+    ) -> None:
         self.path = path
         config = qe.EdgeConfig(
             vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+            optimizers=qe.EdgeOptimizersConfig(
+                deleted_threshold=deleted_threshold, vacuum_min_vector_number=vacuum_min_vectors
+            ),
         )
         try:
             if path.exists() and any(path.iterdir()):
@@ -123,6 +136,7 @@ class EdgeStore:
         return int(self._shard.count(qe.CountRequest(filter=_filter(filters), exact=True)))
 
     def optimize(self) -> None:
+        """Run the engine's optimizers (vacuum, merge, index build) until none is due."""
         self._shard.optimize()
 
     def flush(self) -> None:

@@ -41,7 +41,7 @@ class QdrantServerStore:
                     shard_number=config.shard_number,
                     replication_factor=config.replication_factor,
                 )
-                for key in ("doc_id", "source"):
+                for key in ("doc_id", "source") if config.url != ":memory:" else ():
                     self._client.create_payload_index(
                         self.collection, key, m.PayloadSchemaType.KEYWORD
                     )
@@ -142,7 +142,9 @@ class QdrantServerStore:
         return [ScoredPoint(str(p.id), float(p.score), p.payload) for p in result.points]
 
     def query(self, query: StoreQuery) -> list[ScoredPoint]:
-        return self._points(self._client.query_points(self.collection, **self._request(query)))
+        request = self._request(query)
+        request["query_filter"] = request.pop("filter")
+        return self._points(self._client.query_points(self.collection, **request))
 
     def query_batch(self, queries: Sequence[StoreQuery]) -> list[list[ScoredPoint]]:
         m = self._m
@@ -170,6 +172,9 @@ class QdrantServerStore:
 
     def flush(self) -> None:
         pass  # the server persists on write (wait=True)
+
+    def optimize(self) -> None:
+        pass  # the server runs its optimizers itself
 
     def close(self) -> None:
         self._client.close()

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ragcore.config import (
+    Fusion,
+    IndexConfig,
+    SearchConfig,
+    SearchMode,
+    Settings,
+)
+from ragcore.errors import ConfigError, IncompatibleIndexError
+
+
+def test_parse_mode() -> None:
+    assert SearchConfig.parse_mode("hybrid+rerank") == (SearchMode.HYBRID, True)
+    assert SearchConfig.parse_mode("bm25") == (SearchMode.BM25, False)
+    with pytest.raises(ConfigError, match="mode"):
+        SearchConfig.parse_mode("fuzzy")
+    with pytest.raises(ConfigError, match="suffix"):
+        SearchConfig.parse_mode("dense+magic")
+
+
+def test_strings_become_enums_and_bad_values_are_named() -> None:
+    cfg = SearchConfig(mode="dense", fusion="rrf")  # type: ignore[arg-type]
+    assert cfg.mode is SearchMode.DENSE and cfg.fusion is Fusion.RRF
+    with pytest.raises(ConfigError, match="fusion"):
+        SearchConfig(fusion="borda")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="chunk_overlap"):
+        IndexConfig(chunk_size=64, chunk_overlap=64)
+
+
+def test_toml_settings(tmp_path: Path) -> None:
+    path = tmp_path / "ragcore.toml"
+    path.write_text('index_dir = "idx"\n[index]\nchunk_size = 128\n[search]\nmode = "bm25"\nrrf_k = 5\n')
+    s = Settings.load(path)
+    assert s.index_dir == Path("idx") and s.index.chunk_size == 128 and s.index_explicit
+    assert s.search.mode is SearchMode.BM25 and s.search.rrf_k == 5
+    path.write_text("[search]\nmodee = 1\n")
+    with pytest.raises(ConfigError, match="modee"):
+        Settings.load(path)
+    path.write_text("[search\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        Settings.load(path)
+
+
+def test_index_config_round_trip_and_version_check(tmp_path: Path) -> None:
+    cfg = IndexConfig(chunk_size=100, chunk_overlap=10)
+    cfg.save(tmp_path, dim=384)
+    loaded, dim = IndexConfig.load(tmp_path)
+    assert loaded == cfg and dim == 384
+    text = (tmp_path / "ragcore.json").read_text().replace('"format_version": 1', '"format_version": 99')
+    (tmp_path / "ragcore.json").write_text(text)
+    with pytest.raises(IncompatibleIndexError, match="format version 99"):
+        IndexConfig.load(tmp_path)
+    assert cfg.differences(IndexConfig()) == [
+        "chunk_size: index has 100, requested 256",
+        "chunk_overlap: index has 10, requested 32",
+    ]

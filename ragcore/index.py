@@ -91,8 +91,10 @@ class Index:
         store = store or StoreConfig()
         search = search or SearchConfig()
         saved = directory / CONFIG_FILE
-        if rebuild and saved.exists():
-            cls._wipe(directory, store)
+        if rebuild:
+            create = True
+            if saved.exists():
+                cls._wipe(directory, store)
         if saved.exists():
             existing, dim = IndexConfig.load(directory)
             if config is not None and (diff := existing.differences(config)):

@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+def _prefix(scope: str) -> tuple[int, str]:
+    """(length, prefix) matching sources strictly under ``scope``."""
+    prefix = scope if scope.endswith("/") else scope + "/"
+    return len(prefix), prefix
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
     doc_id: str
@@ -51,14 +57,14 @@ class Ledger:
         rows = self._db.execute(
             "SELECT doc_id, source, change_token, chunk_ids FROM documents "
             "WHERE source = ? OR substr(source, 1, ?) = ?",
-            (scope, len(scope) + 1, scope.rstrip("/") + "/"),
+            (scope, *_prefix(scope)),
         )
         return {r[0]: LedgerEntry(r[0], r[1], r[2], tuple(json.loads(r[3]))) for r in rows}
 
     def pending_under(self, scope: str) -> dict[str, str]:
         rows = self._db.execute(
             "SELECT doc_id, source FROM pending WHERE source = ? OR substr(source, 1, ?) = ?",
-            (scope, len(scope) + 1, scope.rstrip("/") + "/"),
+            (scope, *_prefix(scope)),
         )
         return dict(rows.fetchall())
 

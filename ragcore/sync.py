@@ -132,6 +132,7 @@ class Syncer:
         embedding = progress.task("embedding chunks", total=0) if todo else None
         skipped = list(p.skipped)
         written = 0
+        done: set[str] = set()
         embed_seconds = 0.0
         for batch in self._batches(connector, todo, skipped, progress, reading):
             n_chunks = sum(len(c) for _, _, c in batch)
@@ -139,13 +140,14 @@ class Syncer:
                 progress.update(embedding, total=written + n_chunks)
             embed_seconds += self._write(batch, lambda n: progress.advance(embedding, n))
             written += n_chunks
+            done.update(doc.id for _, doc, _ in batch)
         if p.deleted or p.changed:
             self.store.optimize()  # vacuum deleted chunks so BM25 IDF stops counting them
         self.store.flush()
         self.ledger.set_meta("last_sync", str(time.time()))
-        return SyncReport(
-            added=len(p.added), changed=len(p.changed), unchanged=p.unchanged,
-            deleted=len(p.deleted), chunks_written=written, chunks_deleted=chunks_deleted,
+        return SyncReport(  # documents that were skipped count as skipped, not added/changed
+            added=sum(r.id in done for r in p.added), changed=sum(r.id in done for r in p.changed),
+            unchanged=p.unchanged, deleted=len(p.deleted), chunks_written=written, chunks_deleted=chunks_deleted,
             skipped=tuple(skipped), seconds=time.perf_counter() - t0, embed_seconds=embed_seconds,
             sources=(p.scope,),
         )

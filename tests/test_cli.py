@@ -1,0 +1,97 @@
+"""The command line, run in-process: JSON contracts, exit codes, messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ragcore.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_ingest_search_status_json(tmp_path: Path, docs_dir: Path, capsys) -> None:
+    idx = str(tmp_path / "idx")
+    code, out, _ = run(capsys, "ingest", str(docs_dir), "--index", idx, "--json")
+    assert code == 0 and json.loads(out)["added"] == 3
+
+    code, out, _ = run(capsys, "search", "gateway port", "--index", idx, "--json", "-k", "4")
+    data = json.loads(out)
+    assert code == 0 and data["query"] == "gateway port" and data["mode"] == "hybrid"
+    assert len(data["hits"]) == 4
+    hit = data["hits"][0]
+    assert set(hit) >= {"rank", "score", "chunk_id", "doc_id", "source", "text", "scores"}
+    assert hit["rank"] == 1 and hit["source"].endswith("gateway.md")
+
+    code, out, _ = run(capsys, "search", "gateway", "--index", idx, "--json", "--mode", "bm25",
+                       "--filter", "path=faq.txt")
+    assert code == 0 and {h["source"].rsplit("/", 1)[1] for h in json.loads(out)["hits"]} == {"faq.txt"}
+
+    code, out, _ = run(capsys, "status", "--index", idx, "--json")
+    status = json.loads(out)
+    assert code == 0 and status["documents"] == 3 and status["chunks"] == status["points"] > 0
+
+    code, out, _ = run(capsys, "search", "gateway port", "--index", idx)
+    assert code == 0 and "gateway.md" in out and "hybrid" in out
+
+
+def test_ingest_with_bad_files_exits_1_and_lists_them(tmp_path: Path, docs_dir: Path, capsys) -> None:
+    (docs_dir / "bad.pdf").write_bytes(b"%PDF-1.4 garbage")
+    code, out, err = run(capsys, "ingest", str(docs_dir), "--index", str(tmp_path / "i"), "-q")
+    assert code == 1
+    assert "bad.pdf" in err and "corrupt" in err and "add 3" in out
+
+
+def test_errors_are_one_clear_message(tmp_path: Path, docs_dir: Path, capsys) -> None:
+    code, _, err = run(capsys, "search", "x", "--index", str(tmp_path / "none"))
+    assert code == 2 and "no index at" in err and "hint:" in err and "Traceback" not in err
+    code, _, err = run(capsys, "ingest", str(tmp_path / "missing"), "--index", str(tmp_path / "i"))
+    assert code == 2 and "no such file or directory" in err
+    assert not (tmp_path / "i").exists(), "a failed ingest must not create an index"
+    run(capsys, "ingest", str(docs_dir), "--index", str(tmp_path / "i"), "-q")
+    code, _, err = run(capsys, "search", "x", "--index", str(tmp_path / "i"), "--mode", "fuzzy")
+    assert code == 2 and "invalid mode" in err
+    code, _, err = run(capsys, "search", "x", "--index", str(tmp_path / "i"), "--filter", "nokey")
+    assert code == 2 and "KEY=VALUE" in err
+    code, _, err = run(capsys, "ingest", str(docs_dir), "--index", str(tmp_path / "i"),
+                       "--chunk-size", "64")
+    assert code == 2 and "--rebuild" in err
+    config = tmp_path / "ragcore.toml"
+    config.write_text("[search]\nmode = 3\n[unknown]\n")
+    code, _, err = run(capsys, "status", "--config", str(config), "--index", str(tmp_path / "i"))
+    assert code == 2 and "unknown keys" in err
+
+
+def test_toml_config_sets_defaults(tmp_path: Path, docs_dir: Path, capsys) -> None:
+    config = tmp_path / "ragcore.toml"
+    config.write_text(f'index_dir = "{tmp_path / "cfgidx"}"\n[search]\nmode = "bm25"\n')
+    assert run(capsys, "ingest", str(docs_dir), "--config", str(config), "-q")[0] == 0
+    code, out, _ = run(capsys, "search", "gateway", "--config", str(config), "--json")
+    assert code == 0 and json.loads(out)["mode"] == "bm25"
+    code, out, _ = run(capsys, "search", "gateway", "--config", str(config), "--json", "--mode", "dense")
+    assert json.loads(out)["mode"] == "dense"
+
+
+def test_plugins_lists_entry_points(capsys) -> None:
+    code, out, _ = run(capsys, "plugins", "--json")
+    names = {(p["group"], p["name"]) for p in json.loads(out)}
+    assert code == 0
+    assert ("ragcore.connectors", "filesystem") in names
+    assert ("ragcore.embedders", "bge-small-en-v1.5") in names
+    assert ("ragcore.embedders", "all-MiniLM-L6-v2") in names
+    assert ("ragcore.rerankers", "ms-marco-MiniLM-L-12-v2") in names
+
+
+def test_demo_runs(tmp_path: Path, capsys) -> None:
+    code, out, _ = run(capsys, "demo", "--index", str(tmp_path / "demo"), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["ingest"]["added"] == 10
+    assert data["results"][1]["hits"][0]["source"].endswith("gateway.md")

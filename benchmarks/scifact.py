@@ -11,20 +11,20 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import statistics
 import time
 from dataclasses import replace
 from pathlib import Path
 
-import resource
+from ragcore.evals.beir import BeirDataset
+from ragcore.evals.ndcg import ndcg_at_k
+from ragcore.evals.recall import recall_at_k
 from rich.console import Console
 from rich.table import Table
 
 from ragcore import Index, IndexConfig, SearchConfig
 from ragcore.config import Fusion, RerankFusion, SearchMode
-from ragcore.evals.beir import BeirDataset
-from ragcore.evals.ndcg import ndcg_at_k
-from ragcore.evals.recall import recall_at_k
 from ragcore.fusion import reciprocal_rank_fusion
 
 console = Console()
@@ -64,7 +64,10 @@ def rerank_logits(index, queries, runs, depth, tokens) -> tuple[dict[str, list[f
     reranker = index.reranker()
     logits, t = {}, time.perf_counter()
     for q, hits in runs.items():
-        logits[q] = [float(x) for x in reranker.score(queries[q], [h.chunk.text for h in hits[:depth]], tokens)]
+        logits[q] = [
+            float(x)
+            for x in reranker.score(queries[q], [h.chunk.text for h in hits[:depth]], tokens)
+        ]
     return logits, (time.perf_counter() - t) * 1000 / len(runs)
 
 
@@ -74,7 +77,12 @@ def reranked(hits, logits, depth, fusion: RerankFusion, weight=1.0, k=10) -> lis
     if fusion is RerankFusion.REPLACE:
         order = by_logit
     else:
-        order = [i for i, _ in reciprocal_rank_fusion([list(range(len(head))), by_logit], k=k, weights=[1.0, weight])]
+        order = [
+            i
+            for i, _ in reciprocal_rank_fusion(
+                [list(range(len(head))), by_logit], k=k, weights=[1.0, weight]
+            )
+        ]
     return [head[i] for i in order] + tail
 
 
@@ -90,7 +98,9 @@ def table(title: str, rows: dict[str, dict[str, float]]) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data", default="../shared/datasets/scifact")
     ap.add_argument("--out", default="bench-out/scifact")
     ap.add_argument("--seed", type=int, default=13)
@@ -106,7 +116,10 @@ def main() -> None:
     if args.max_queries:
         qids = qids[: args.max_queries]
     tune, report = sorted(qids[: len(qids) // 2]), sorted(qids[len(qids) // 2 :])
-    console.print(f"SciFact train: {len(qids)} queries -> tune {len(tune)} / report {len(report)} (seed {args.seed})")
+    console.print(
+        f"SciFact train: {len(qids)} queries -> tune {len(tune)} / report {len(report)} "
+        f"(seed {args.seed})"
+    )
     results: dict = {"tune": {}, "report": {}, "ingest": {}, "rerank": {}}
 
     specs = [("bge-small-en-v1.5", 256), ("bge-small-en-v1.5", 512), ("all-MiniLM-L6-v2", 256)]
@@ -118,13 +131,17 @@ def main() -> None:
         rep = index.ingest([ds.connector()], quiet=args.quiet)
         if rep.chunks_written:
             results["ingest"][name] = {
-                "chunks": rep.chunks_written, "seconds": rep.seconds, "embed_seconds": rep.embed_seconds,
+                "chunks": rep.chunks_written,
+                "seconds": rep.seconds,
+                "embed_seconds": rep.embed_seconds,
                 "ratio": rep.seconds / rep.embed_seconds,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         st = index.status()
-        console.print(f"{name}: {st.documents} docs, {st.chunks} chunks; ingest {rep.seconds:.1f}s "
-                      f"(embed {rep.embed_seconds:.1f}s)")
+        console.print(
+            f"{name}: {st.documents} docs, {st.chunks} chunks; ingest {rep.seconds:.1f}s "
+            f"(embed {rep.embed_seconds:.1f}s)"
+        )
         indexes[name] = index
 
     base = SearchConfig(prefetch=100)
@@ -132,11 +149,15 @@ def main() -> None:
     tune_rows: dict[str, dict[str, float]] = {}
     tune_rows["bm25"] = evaluate(main_ix, queries, tune, qrels, replace(base, mode=SearchMode.BM25))
     for name, ix in indexes.items():
-        tune_rows[f"dense {name}"] = evaluate(ix, queries, tune, qrels, replace(base, mode=SearchMode.DENSE))
+        tune_rows[f"dense {name}"] = evaluate(
+            ix, queries, tune, qrels, replace(base, mode=SearchMode.DENSE)
+        )
     bge = indexes["bge-small-en-v1.5/256"].embedder
     instruction = bge.query_instruction
     bge.query_instruction = ""
-    tune_rows["dense bge/256 no-instruction"] = evaluate(main_ix, queries, tune, qrels, replace(base, mode=SearchMode.DENSE))
+    tune_rows["dense bge/256 no-instruction"] = evaluate(
+        main_ix, queries, tune, qrels, replace(base, mode=SearchMode.DENSE)
+    )
     bge.query_instruction = instruction
     grid = {
         "rrf k=2": replace(base, fusion=Fusion.RRF, rrf_k=2),
@@ -164,7 +185,9 @@ def main() -> None:
 
     # Reranking: logits cached once per (depth 20, token limit), variants computed from them.
     runs = first_stage(best_ix, queries, tune, best_cfg)
-    rr_rows: dict[str, dict[str, float]] = {"no rerank": score({q: doc_ranking(h) for q, h in runs.items()}, qrels)}
+    rr_rows: dict[str, dict[str, float]] = {
+        "no rerank": score({q: doc_ranking(h) for q, h in runs.items()}, qrels)
+    }
     latency = {}
     for tokens in (128, 256):
         logits, ms20 = rerank_logits(best_ix, queries, runs, 20, tokens)
@@ -177,7 +200,9 @@ def main() -> None:
                 for k in (5, 10, 60):
                     variants[f"rrf w={w} k={k}"] = (RerankFusion.RRF, w, k)
             for vname, (fusion, w, k) in variants.items():
-                ranked = {q: doc_ranking(reranked(runs[q], logits[q], depth, fusion, w, k)) for q in runs}
+                ranked = {
+                    q: doc_ranking(reranked(runs[q], logits[q], depth, fusion, w, k)) for q in runs
+                }
                 rr_rows[f"depth={depth} tokens={tokens} {vname}"] = score(ranked, qrels)
     table("Tuning half: rerank on best first stage", rr_rows)
     console.print({"rerank ms/query": latency})
@@ -188,13 +213,25 @@ def main() -> None:
 
     # Report half: every mode with the tuned settings.
     rep_rows: dict[str, dict[str, float]] = {}
-    rep_rows["bm25"] = evaluate(main_ix, queries, report, qrels, replace(base, mode=SearchMode.BM25))
+    rep_rows["bm25"] = evaluate(
+        main_ix, queries, report, qrels, replace(base, mode=SearchMode.BM25)
+    )
     for name, ix in indexes.items():
-        rep_rows[f"dense {name}"] = evaluate(ix, queries, report, qrels, replace(base, mode=SearchMode.DENSE))
-    rep_rows[f"hybrid rrf k=10 {best_index_name}"] = evaluate(best_ix, queries, report, qrels, replace(best_cfg, fusion=Fusion.RRF, rrf_k=10))
-    rep_rows[f"hybrid rrf k=2 {best_index_name}"] = evaluate(best_ix, queries, report, qrels, replace(best_cfg, fusion=Fusion.RRF, rrf_k=2))
-    rep_rows[f"hybrid dbsf {best_index_name}"] = evaluate(best_ix, queries, report, qrels, replace(best_cfg, fusion=Fusion.DBSF))
-    rep_rows[f"hybrid best-tuned ({best_name})"] = evaluate(best_ix, queries, report, qrels, best_cfg)
+        rep_rows[f"dense {name}"] = evaluate(
+            ix, queries, report, qrels, replace(base, mode=SearchMode.DENSE)
+        )
+    rep_rows[f"hybrid rrf k=10 {best_index_name}"] = evaluate(
+        best_ix, queries, report, qrels, replace(best_cfg, fusion=Fusion.RRF, rrf_k=10)
+    )
+    rep_rows[f"hybrid rrf k=2 {best_index_name}"] = evaluate(
+        best_ix, queries, report, qrels, replace(best_cfg, fusion=Fusion.RRF, rrf_k=2)
+    )
+    rep_rows[f"hybrid dbsf {best_index_name}"] = evaluate(
+        best_ix, queries, report, qrels, replace(best_cfg, fusion=Fusion.DBSF)
+    )
+    rep_rows[f"hybrid best-tuned ({best_name})"] = evaluate(
+        best_ix, queries, report, qrels, best_cfg
+    )
     depth = int(best_rr.split("depth=")[1].split()[0])
     tokens = int(best_rr.split("tokens=")[1].split()[0])
     runs = first_stage(best_ix, queries, report, best_cfg)
@@ -207,7 +244,9 @@ def main() -> None:
             k = int(spec.split("k=")[1])
             f = RerankFusion.RRF
         ranked = {q: doc_ranking(reranked(runs[q], logits[q], depth, f, w, k)) for q in runs}
-        rep_rows[f"hybrid+rerank {label} (depth={depth}, tokens={tokens}, {spec})"] = score(ranked, qrels) | {"ms/query": ms}
+        rep_rows[f"hybrid+rerank {label} (depth={depth}, tokens={tokens}, {spec})"] = score(
+            ranked, qrels
+        ) | {"ms/query": ms}
     for r in rep_rows.values():
         r.setdefault("ms/query", float("nan"))
     table("Report half (held out from tuning)", rep_rows)

@@ -12,11 +12,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from ragcore.connectors.readers import EXTENSIONS, READERS
+
 from ragcore.errors import SourceError
 from ragcore.ids import content_hash, document_id
 from ragcore.types import Document, DocumentRef, Skipped
-
-from ragcore.connectors.readers import EXTENSIONS, READERS
 
 
 class FilesystemConnector:
@@ -54,7 +54,9 @@ class FilesystemConnector:
                     self.ignored += 1
 
     def _walk_error(self, exc: OSError) -> None:
-        self._walk_errors.append(Skipped(Path(exc.filename).as_uri(), f"unreadable folder: {exc.strerror}"))
+        self._walk_errors.append(
+            Skipped(Path(exc.filename).as_uri(), f"unreadable folder: {exc.strerror}")
+        )
 
     def list(self) -> Iterator[DocumentRef | Skipped]:
         self.ignored = 0

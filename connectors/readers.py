@@ -9,12 +9,12 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from ragcore.errors import SourceError
 
 
-class FileKind(str, Enum):
+class FileKind(StrEnum):
     MARKDOWN = "markdown"
     TEXT = "text"
     HTML = "html"
@@ -23,8 +23,13 @@ class FileKind(str, Enum):
 
 
 EXTENSIONS: dict[str, FileKind] = {
-    ".md": FileKind.MARKDOWN, ".markdown": FileKind.MARKDOWN, ".txt": FileKind.TEXT,
-    ".html": FileKind.HTML, ".htm": FileKind.HTML, ".pdf": FileKind.PDF, ".docx": FileKind.DOCX,
+    ".md": FileKind.MARKDOWN,
+    ".markdown": FileKind.MARKDOWN,
+    ".txt": FileKind.TEXT,
+    ".html": FileKind.HTML,
+    ".htm": FileKind.HTML,
+    ".pdf": FileKind.PDF,
+    ".docx": FileKind.DOCX,
 }
 
 
@@ -103,7 +108,9 @@ def read_pdf(data: bytes) -> Extracted:
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise SourceError(f"corrupt or unreadable PDF ({exc})", "re-export the PDF") from None
     text = "\n\n".join(p.strip() for p in pages if p.strip())
-    return Extracted(text, title or next((ln.strip() for ln in text.splitlines() if ln.strip()), ""))
+    return Extracted(
+        text, title or next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    )
 
 
 def read_docx(data: bytes) -> Extracted:
@@ -114,7 +121,9 @@ def read_docx(data: bytes) -> Extracted:
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise SourceError(f"corrupt or unreadable DOCX ({exc})", "re-save it from the editor") from None
+        raise SourceError(
+            f"corrupt or unreadable DOCX ({exc})", "re-save it from the editor"
+        ) from None
     lines = []
     for para in document.paragraphs:
         words = para.text.strip()
@@ -128,6 +137,9 @@ def read_docx(data: bytes) -> Extracted:
 
 
 READERS: dict[FileKind, Callable[[bytes], Extracted]] = {
-    FileKind.MARKDOWN: read_markdown, FileKind.TEXT: read_text, FileKind.HTML: read_html,
-    FileKind.PDF: read_pdf, FileKind.DOCX: read_docx,
+    FileKind.MARKDOWN: read_markdown,
+    FileKind.TEXT: read_text,
+    FileKind.HTML: read_html,
+    FileKind.PDF: read_pdf,
+    FileKind.DOCX: read_docx,
 }

@@ -61,7 +61,9 @@ class BeirCorpus:
                 text = f"{title}\n\n{body}" if title else body
                 source = f"{self.scope}/{row['_id']}"
                 doc = Document(
-                    id=document_id(source), source=source, text=text,
+                    id=document_id(source),
+                    source=source,
+                    text=text,
                     content_hash=content_hash(text),
                     metadata={"beir_id": row["_id"], "title": title},
                 )

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from enum import Enum
+from enum import StrEnum
 
 
-class Gain(str, Enum):
+class Gain(StrEnum):
     LINEAR = "linear"
     EXPONENTIAL = "exponential"
 

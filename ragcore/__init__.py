@@ -19,7 +19,22 @@ from ragcore.types import Chunk, Document, DocumentRef, Hit, Skipped
 __version__ = "0.1.0"
 
 __all__ = [
-    "Chunk", "Document", "DocumentRef", "Fusion", "Hit", "Index", "IndexConfig", "IndexStatus",
-    "RagcoreError", "RerankFusion", "SearchConfig", "SearchMode", "SearchResult", "Settings",
-    "Skipped", "StoreConfig", "SyncReport", "__version__",
+    "Chunk",
+    "Document",
+    "DocumentRef",
+    "Fusion",
+    "Hit",
+    "Index",
+    "IndexConfig",
+    "IndexStatus",
+    "RagcoreError",
+    "RerankFusion",
+    "SearchConfig",
+    "SearchMode",
+    "SearchResult",
+    "Settings",
+    "Skipped",
+    "StoreConfig",
+    "SyncReport",
+    "__version__",
 ]

@@ -33,9 +33,7 @@ def sections(text: str) -> list[Section]:
     marks = [m.start() for m in _FENCE.finditer(text)]
     for a, b in zip(marks[::2], marks[1::2], strict=False):
         fenced.append((a, b))
-    heads = [
-        m for m in _HEADING.finditer(text) if not any(a <= m.start() < b for a, b in fenced)
-    ]
+    heads = [m for m in _HEADING.finditer(text) if not any(a <= m.start() < b for a, b in fenced)]
     out: list[Section] = []
     path: list[tuple[int, str]] = []
     cursor = 0

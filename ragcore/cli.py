@@ -63,8 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query")
     p.add_argument("-k", type=int, default=10, help="number of hits (default 10)")
     p.add_argument("--mode", help="bm25 | dense | hybrid, optionally +rerank (default hybrid)")
-    p.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
-                   help="payload filter; VALUE a,b matches any; repeatable")
+    p.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="payload filter; VALUE a,b matches any; repeatable",
+    )
     p.add_argument("--fusion", choices=[f.value for f in Fusion])
     p.add_argument("--rrf-k", type=int)
     p.add_argument("--prefetch", type=int, help="candidates per retriever before fusion")
@@ -88,19 +93,31 @@ def _settings(args: argparse.Namespace) -> Settings:
     s = Settings.load(getattr(args, "config", None))
     store = replace(
         s.store,
-        **{k: v for k, v in {
-            "url": getattr(args, "url", None), "api_key": getattr(args, "api_key", None),
-            "collection": getattr(args, "collection", None),
-            "shard_number": getattr(args, "shard_number", None),
-            "replication_factor": getattr(args, "replication_factor", None),
-        }.items() if v is not None},
+        **{
+            k: v
+            for k, v in {
+                "url": getattr(args, "url", None),
+                "api_key": getattr(args, "api_key", None),
+                "collection": getattr(args, "collection", None),
+                "shard_number": getattr(args, "shard_number", None),
+                "replication_factor": getattr(args, "replication_factor", None),
+            }.items()
+            if v is not None
+        },
     )
-    index_flags = {k: v for k, v in {
-        "embedder": getattr(args, "embedder", None), "chunk_size": getattr(args, "chunk_size", None),
-        "chunk_overlap": getattr(args, "chunk_overlap", None),
-    }.items() if v is not None}
+    index_flags = {
+        k: v
+        for k, v in {
+            "embedder": getattr(args, "embedder", None),
+            "chunk_size": getattr(args, "chunk_size", None),
+            "chunk_overlap": getattr(args, "chunk_overlap", None),
+        }.items()
+        if v is not None
+    }
     return replace(
-        s, store=store, index_dir=args.index or s.index_dir,
+        s,
+        store=store,
+        index_dir=args.index or s.index_dir,
         index=replace(s.index, **index_flags) if index_flags else s.index,
         index_explicit=s.index_explicit or bool(index_flags),
     )
@@ -111,7 +128,9 @@ def _filters(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ConfigError(f"bad --filter {item!r}", "use KEY=VALUE, e.g. --filter file_type=markdown")
+            raise ConfigError(
+                f"bad --filter {item!r}", "use KEY=VALUE, e.g. --filter file_type=markdown"
+            )
         values = [int(v) if v.lstrip("-").isdigit() else v for v in value.split(",")]
         parsed[key] = values if len(values) > 1 else values[0]
     return parsed
@@ -141,7 +160,9 @@ def _print_report(report: SyncReport, as_json: bool) -> None:
         f"{report.chunks_deleted} deleted in {report.seconds:.1f}s"
     )
     if report.skipped:
-        err.print(f"[bold red]skipped {len(report.skipped)}[/] (the index keeps what it had for them):")
+        err.print(
+            f"[bold red]skipped {len(report.skipped)}[/] (the index keeps what it had for them):"
+        )
         for s in report.skipped:
             err.print(f"  {s.source}: {s.reason}")
 
@@ -153,8 +174,11 @@ def cmd_search(args: argparse.Namespace) -> int:
         mode, rerank = SearchConfig.parse_mode(args.mode)
         search = replace(search, mode=mode, rerank=rerank)
     overrides = {
-        "fusion": args.fusion, "rrf_k": args.rrf_k, "prefetch": args.prefetch,
-        "rerank_depth": args.rerank_depth, "rerank_max_tokens": args.rerank_max_tokens,
+        "fusion": args.fusion,
+        "rrf_k": args.rrf_k,
+        "prefetch": args.prefetch,
+        "rerank_depth": args.rerank_depth,
+        "rerank_max_tokens": args.rerank_max_tokens,
         "rerank_fusion": args.rerank_fusion,
     }
     search = replace(search, **{k: v for k, v in overrides.items() if v is not None})
@@ -178,7 +202,9 @@ def _print_result(result: SearchResult, as_json: bool) -> None:
         if h.chunk.heading_path:
             where += "\n" + " > ".join(h.chunk.heading_path)
         text = " ".join(h.chunk.text.split())
-        t.add_row(str(h.rank), f"{h.score:.3f}", where, text[:240] + ("…" if len(text) > 240 else ""))
+        t.add_row(
+            str(h.rank), f"{h.score:.3f}", where, text[:240] + ("…" if len(text) > 240 else "")
+        )
     out.print(t)
 
 
@@ -205,7 +231,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         report = index.ingest([docs], quiet=args.quiet or args.json)
         results = [index.search(q, k=3) for q in DEMO_QUESTIONS]
     if args.json:
-        out.print_json(json.dumps({"ingest": report.to_json(), "results": [r.to_json() for r in results]}))
+        out.print_json(
+            json.dumps({"ingest": report.to_json(), "results": [r.to_json() for r in results]})
+        )
         return 0
     _print_report(report, False)
     for r in results:
@@ -219,10 +247,20 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
     rows = [p for g in PluginGroup for p in available(g)]
     if args.json:
-        out.print_json(json.dumps([
-            {"group": p.group.value, "name": p.name, "target": p.target,
-             "distribution": p.distribution, "version": p.version} for p in rows
-        ]))
+        out.print_json(
+            json.dumps(
+                [
+                    {
+                        "group": p.group.value,
+                        "name": p.name,
+                        "target": p.target,
+                        "distribution": p.distribution,
+                        "version": p.version,
+                    }
+                    for p in rows
+                ]
+            )
+        )
         return 0
     t = Table(title="installed plugins")
     for col in ("group", "name", "provided by", "version"):
@@ -234,7 +272,10 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
-    "ingest": cmd_ingest, "search": cmd_search, "status": cmd_status, "demo": cmd_demo,
+    "ingest": cmd_ingest,
+    "search": cmd_search,
+    "status": cmd_status,
+    "demo": cmd_demo,
     "plugins": cmd_plugins,
 }
 

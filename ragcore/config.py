@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -23,7 +23,7 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "ragcore.json"
 
 
-class SearchMode(str, Enum):
+class SearchMode(StrEnum):
     """First-stage retrieval. ``+rerank`` is a separate switch (``SearchConfig.rerank``)."""
 
     BM25 = "bm25"
@@ -31,14 +31,14 @@ class SearchMode(str, Enum):
     HYBRID = "hybrid"
 
 
-class Fusion(str, Enum):
+class Fusion(StrEnum):
     """Engine-side fusion of the dense and BM25 candidate lists."""
 
     RRF = "rrf"  # Reciprocal rank fusion, Cormack et al. SIGIR 2009.
     DBSF = "dbsf"  # Distribution-based score fusion (mean +- 3 sd normalisation), Qdrant.
 
 
-class RerankFusion(str, Enum):
+class RerankFusion(StrEnum):
     """How the cross-encoder's order meets the first-stage order."""
 
     REPLACE = "replace"  # the reranker's order replaces the first stage's
@@ -59,7 +59,9 @@ class IndexConfig:
 
     def __post_init__(self) -> None:
         if self.chunk_size < 16:
-            raise ConfigError(f"chunk_size={self.chunk_size} is too small", "use at least 16 tokens")
+            raise ConfigError(
+                f"chunk_size={self.chunk_size} is too small", "use at least 16 tokens"
+            )
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise ConfigError(
                 f"chunk_overlap={self.chunk_overlap} must be >= 0 and below chunk_size",
@@ -120,19 +122,27 @@ class SearchConfig:
     rerank_rrf_k: int = 10
 
     def __post_init__(self) -> None:
-        for name, enum in (("mode", SearchMode), ("fusion", Fusion), ("rerank_fusion", RerankFusion)):
+        for name, enum in (
+            ("mode", SearchMode),
+            ("fusion", Fusion),
+            ("rerank_fusion", RerankFusion),
+        ):
             value = getattr(self, name)
             if not isinstance(value, enum):
                 object.__setattr__(self, name, _enum(enum, value, name))
         if self.prefetch < 1 or self.rerank_depth < 1 or self.rrf_k < 1:
-            raise ConfigError("prefetch, rerank_depth and rrf_k must be positive", "use values >= 1")
+            raise ConfigError(
+                "prefetch, rerank_depth and rrf_k must be positive", "use values >= 1"
+            )
 
     @classmethod
     def parse_mode(cls, text: str) -> tuple[SearchMode, bool]:
         """``"hybrid+rerank"`` -> ``(SearchMode.HYBRID, True)``."""
         base, _, extra = text.partition("+")
         if extra not in ("", "rerank"):
-            raise ConfigError(f"unknown mode suffix {extra!r}", "modes: bm25, dense, hybrid, each +rerank")
+            raise ConfigError(
+                f"unknown mode suffix {extra!r}", "modes: bm25, dense, hybrid, each +rerank"
+            )
         return _enum(SearchMode, base, "mode"), extra == "rerank"
 
     @property
@@ -172,7 +182,9 @@ class Settings:
         try:
             data = tomllib.loads(path.read_text())
         except OSError as exc:
-            raise ConfigError(f"cannot read config {path}: {exc.strerror}", "check the path") from None
+            raise ConfigError(
+                f"cannot read config {path}: {exc.strerror}", "check the path"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the file") from None
         unknown = set(data) - {"index_dir", "index", "search", "store"}

@@ -37,13 +37,18 @@ class IndexStatus:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "path": self.path, "store": self.store, "documents": self.documents,
-            "chunks": self.chunks, "points": self.points,
+            "path": self.path,
+            "store": self.store,
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "points": self.points,
             "last_sync": (
                 time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.last_sync))
-                if self.last_sync else None
+                if self.last_sync
+                else None
             ),
-            "embedder": self.config.embedder, "chunk_size": self.config.chunk_size,
+            "embedder": self.config.embedder,
+            "chunk_size": self.config.chunk_size,
             "chunk_overlap": self.config.chunk_overlap,
         }
 
@@ -158,7 +163,10 @@ class Index:
         ]
         embedder = self.embedder
         syncer = Syncer(
-            self.store, self.ledger, embedder, self.bm25,
+            self.store,
+            self.ledger,
+            embedder,
+            self.bm25,
             Chunker(embedder.count_tokens, self.config.chunk_size, self.config.chunk_overlap),
             batch_chunks=batch_chunks,
         )
@@ -200,7 +208,10 @@ class Index:
             self.embedder if config.mode is not SearchMode.BM25 else None,
             self.bm25,
             self.reranker(config.reranker) if config.rerank else None,
-            query, k, config, filters,
+            query,
+            k,
+            config,
+            filters,
         )
 
     def status(self) -> IndexStatus:
@@ -209,8 +220,11 @@ class Index:
         return IndexStatus(
             path=str(self.directory),
             store=self.store_config.url or "qdrant-edge (embedded)",
-            documents=documents, chunks=chunks, points=self.store.count(),
-            last_sync=float(last) if last else None, config=self.config,
+            documents=documents,
+            chunks=chunks,
+            points=self.store.count(),
+            last_sync=float(last) if last else None,
+            config=self.config,
         )
 
     def close(self) -> None:

@@ -78,14 +78,21 @@ class Ledger:
         with self._txn():
             self._db.executemany(
                 "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
-                [(e.doc_id, e.source, e.change_token, json.dumps(e.chunk_ids), now) for e in entries],
+                [
+                    (e.doc_id, e.source, e.change_token, json.dumps(e.chunk_ids), now)
+                    for e in entries
+                ],
             )
-            self._db.executemany("DELETE FROM pending WHERE doc_id = ?", [(e.doc_id,) for e in entries])
+            self._db.executemany(
+                "DELETE FROM pending WHERE doc_id = ?", [(e.doc_id,) for e in entries]
+            )
 
     def remove(self, doc_ids: Sequence[str]) -> None:
         with self._txn():
             for table in ("documents", "pending"):
-                self._db.executemany(f"DELETE FROM {table} WHERE doc_id = ?", [(d,) for d in doc_ids])
+                self._db.executemany(
+                    f"DELETE FROM {table} WHERE doc_id = ?", [(d,) for d in doc_ids]
+                )
 
     def abandon(self, doc_ids: Sequence[str]) -> None:
         """Drop intents whose write was rolled back (the committed state still holds)."""

@@ -7,7 +7,7 @@ in the groups below, exactly as it would find a third party's package.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from ragcore.errors import PluginError, SourceError
 
 
-class PluginGroup(str, Enum):
+class PluginGroup(StrEnum):
     CONNECTORS = "ragcore.connectors"
     EMBEDDERS = "ragcore.embedders"
     RERANKERS = "ragcore.rerankers"
@@ -39,7 +39,9 @@ def available(group: PluginGroup) -> list[PluginInfo]:
     for name, ep in sorted(_entry_points(group).items()):
         dist = ep.dist
         out.append(
-            PluginInfo(group, name, ep.value, dist.name if dist else "?", dist.version if dist else "?")
+            PluginInfo(
+                group, name, ep.value, dist.name if dist else "?", dist.version if dist else "?"
+            )
         )
     return out
 
@@ -79,7 +81,7 @@ def reranker(name: str) -> Any:
 def connector_for(source: str) -> Any:
     """Build the connector that claims ``source`` (first installed one whose ``accepts`` says
     yes, in entry-point name order)."""
-    for name, ep in sorted(_entry_points(PluginGroup.CONNECTORS).items()):
+    for _name, ep in sorted(_entry_points(PluginGroup.CONNECTORS).items()):
         try:
             factory = ep.load()
         except ImportError:

@@ -67,15 +67,23 @@ def first_stage(
     if config.mode is SearchMode.HYBRID:
         weights = (config.dense_weight, config.sparse_weight)
         fused_q = StoreQuery(
-            limit=limit, dense=dense, sparse=sparse, fusion=config.fusion, rrf_k=config.rrf_k,
-            weights=None if weights == (1.0, 1.0) else weights, prefetch=config.prefetch, **common,
+            limit=limit,
+            dense=dense,
+            sparse=sparse,
+            fusion=config.fusion,
+            rrf_k=config.rrf_k,
+            weights=None if weights == (1.0, 1.0) else weights,
+            prefetch=config.prefetch,
+            **common,
         )
         lone = max(config.prefetch, limit)
-        fused, by_dense, by_sparse = store.query_batch([
-            fused_q,
-            StoreQuery(limit=lone, dense=dense, with_payload=False, **common),
-            StoreQuery(limit=lone, sparse=sparse, with_payload=False, **common),
-        ])
+        fused, by_dense, by_sparse = store.query_batch(
+            [
+                fused_q,
+                StoreQuery(limit=lone, dense=dense, with_payload=False, **common),
+                StoreQuery(limit=lone, sparse=sparse, with_payload=False, **common),
+            ]
+        )
         d = {p.id: p.score for p in by_dense}
         s = {p.id: p.score for p in by_sparse}
         out = []
@@ -104,7 +112,8 @@ def rerank_order(
     if config.rerank_fusion is RerankFusion.REPLACE:
         return by_logit, logits, [logits[i] for i in by_logit]
     fused = reciprocal_rank_fusion(
-        [list(range(len(texts))), by_logit], k=config.rerank_rrf_k,
+        [list(range(len(texts))), by_logit],
+        k=config.rerank_rrf_k,
         weights=[1.0, config.rerank_weight],
     )
     return [i for i, _ in fused], logits, [s for _, s in fused]
@@ -132,11 +141,13 @@ def run_search(
     if config.rerank and reranker is not None and candidates:
         t = time.perf_counter()
         head = order[:depth]
-        new, logits, head_scores = rerank_order(reranker, query, [chunks[i].text for i in head], config)
+        new, logits, head_scores = rerank_order(
+            reranker, query, [chunks[i].text for i in head], config
+        )
         for i, logit in zip(head, logits, strict=True):
             scores[i]["rerank"] = logit
         order = [head[i] for i in new] + order[depth:]
-        final = head_scores + [final[i] for i in order[len(head):]]
+        final = head_scores + [final[i] for i in order[len(head) :]]
         final_by_pos = final
         timings["rerank"] = (time.perf_counter() - t) * 1000
     else:

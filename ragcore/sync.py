@@ -52,21 +52,31 @@ class SyncReport:
 
     def __add__(self, other: SyncReport) -> SyncReport:
         return SyncReport(
-            self.added + other.added, self.changed + other.changed,
-            self.unchanged + other.unchanged, self.deleted + other.deleted,
-            self.chunks_written + other.chunks_written, self.chunks_deleted + other.chunks_deleted,
-            self.skipped + other.skipped, self.seconds + other.seconds,
-            self.embed_seconds + other.embed_seconds, self.dry_run or other.dry_run,
+            self.added + other.added,
+            self.changed + other.changed,
+            self.unchanged + other.unchanged,
+            self.deleted + other.deleted,
+            self.chunks_written + other.chunks_written,
+            self.chunks_deleted + other.chunks_deleted,
+            self.skipped + other.skipped,
+            self.seconds + other.seconds,
+            self.embed_seconds + other.embed_seconds,
+            self.dry_run or other.dry_run,
             self.sources + other.sources,
         )
 
     def to_json(self) -> dict[str, object]:
         return {
-            "added": self.added, "changed": self.changed, "unchanged": self.unchanged,
-            "deleted": self.deleted, "chunks_written": self.chunks_written,
-            "chunks_deleted": self.chunks_deleted, "dry_run": self.dry_run,
+            "added": self.added,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "chunks_written": self.chunks_written,
+            "chunks_deleted": self.chunks_deleted,
+            "dry_run": self.dry_run,
             "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped],
-            "seconds": round(self.seconds, 3), "embed_seconds": round(self.embed_seconds, 3),
+            "seconds": round(self.seconds, 3),
+            "embed_seconds": round(self.embed_seconds, 3),
         }
 
 
@@ -97,7 +107,9 @@ def plan(connector: Connector, ledger: Ledger) -> SyncPlan:
     deleted = tuple(
         (d, src) for d, src in sorted(gone.items()) if d not in seen and src not in keep_sources
     )
-    return SyncPlan(connector.scope, tuple(added), tuple(changed), unchanged, deleted, tuple(skipped))
+    return SyncPlan(
+        connector.scope, tuple(added), tuple(changed), unchanged, deleted, tuple(skipped)
+    )
 
 
 class Syncer:
@@ -117,8 +129,13 @@ class Syncer:
         t0 = time.perf_counter()
         p = plan(connector, self.ledger)
         report = SyncReport(
-            added=len(p.added), changed=len(p.changed), unchanged=p.unchanged,
-            deleted=len(p.deleted), skipped=p.skipped, dry_run=dry_run, sources=(p.scope,),
+            added=len(p.added),
+            changed=len(p.changed),
+            unchanged=p.unchanged,
+            deleted=len(p.deleted),
+            skipped=p.skipped,
+            dry_run=dry_run,
+            sources=(p.scope,),
         )
         if dry_run:
             return report
@@ -146,9 +163,15 @@ class Syncer:
         self.store.flush()
         self.ledger.set_meta("last_sync", str(time.time()))
         return SyncReport(  # documents that were skipped count as skipped, not added/changed
-            added=sum(r.id in done for r in p.added), changed=sum(r.id in done for r in p.changed),
-            unchanged=p.unchanged, deleted=len(p.deleted), chunks_written=written, chunks_deleted=chunks_deleted,
-            skipped=tuple(skipped), seconds=time.perf_counter() - t0, embed_seconds=embed_seconds,
+            added=sum(r.id in done for r in p.added),
+            changed=sum(r.id in done for r in p.changed),
+            unchanged=p.unchanged,
+            deleted=len(p.deleted),
+            chunks_written=written,
+            chunks_deleted=chunks_deleted,
+            skipped=tuple(skipped),
+            seconds=time.perf_counter() - t0,
+            embed_seconds=embed_seconds,
             sources=(p.scope,),
         )
 
@@ -193,24 +216,32 @@ class Syncer:
         t = time.perf_counter()
         vectors = self.embedder.embed_documents(texts, progress=advance)
         embed_seconds = time.perf_counter() - t
-        self.store.upsert([
-            StoredPoint(
-                id=c.id,
-                dense=vec,
-                sparse=self.bm25.document(text),
-                payload={
-                    "doc_id": c.doc_id, "source": c.source, "text": c.text, "start": c.start,
-                    "end": c.end, "heading_path": list(c.heading_path),
-                    "metadata": {k: v for k, v in c.metadata.items() if k != "source"},
-                },
-            )
-            for c, text, vec in zip(chunks, texts, vectors, strict=True)
-        ])
+        self.store.upsert(
+            [
+                StoredPoint(
+                    id=c.id,
+                    dense=vec,
+                    sparse=self.bm25.document(text),
+                    payload={
+                        "doc_id": c.doc_id,
+                        "source": c.source,
+                        "text": c.text,
+                        "start": c.start,
+                        "end": c.end,
+                        "heading_path": list(c.heading_path),
+                        "metadata": {k: v for k, v in c.metadata.items() if k != "source"},
+                    },
+                )
+                for c, text, vec in zip(chunks, texts, vectors, strict=True)
+            ]
+        )
         for _, doc, cs in batch:
             self.store.delete_document(doc.id, keep={c.id for c in cs})
         self.store.flush()
-        self.ledger.commit([
-            LedgerEntry(doc.id, doc.source, ref.change_token, tuple(c.id for c in cs))
-            for ref, doc, cs in batch
-        ])
+        self.ledger.commit(
+            [
+                LedgerEntry(doc.id, doc.source, ref.change_token, tuple(c.id for c in cs))
+                for ref, doc, cs in batch
+            ]
+        )
         return embed_seconds

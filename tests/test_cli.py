@@ -31,9 +31,21 @@ def test_ingest_search_status_json(tmp_path: Path, docs_dir: Path, capsys) -> No
     assert set(hit) >= {"rank", "score", "chunk_id", "doc_id", "source", "text", "scores"}
     assert hit["rank"] == 1 and hit["source"].endswith("gateway.md")
 
-    code, out, _ = run(capsys, "search", "gateway", "--index", idx, "--json", "--mode", "bm25",
-                       "--filter", "path=faq.txt")
-    assert code == 0 and {h["source"].rsplit("/", 1)[1] for h in json.loads(out)["hits"]} == {"faq.txt"}
+    code, out, _ = run(
+        capsys,
+        "search",
+        "gateway",
+        "--index",
+        idx,
+        "--json",
+        "--mode",
+        "bm25",
+        "--filter",
+        "path=faq.txt",
+    )
+    assert code == 0 and {h["source"].rsplit("/", 1)[1] for h in json.loads(out)["hits"]} == {
+        "faq.txt"
+    }
 
     code, out, _ = run(capsys, "status", "--index", idx, "--json")
     status = json.loads(out)
@@ -43,7 +55,9 @@ def test_ingest_search_status_json(tmp_path: Path, docs_dir: Path, capsys) -> No
     assert code == 0 and "gateway.md" in out and "hybrid" in out
 
 
-def test_ingest_with_bad_files_exits_1_and_lists_them(tmp_path: Path, docs_dir: Path, capsys) -> None:
+def test_ingest_with_bad_files_exits_1_and_lists_them(
+    tmp_path: Path, docs_dir: Path, capsys
+) -> None:
     (docs_dir / "bad.pdf").write_bytes(b"%PDF-1.4 garbage")
     code, out, err = run(capsys, "ingest", str(docs_dir), "--index", str(tmp_path / "i"), "-q")
     assert code == 1
@@ -61,8 +75,9 @@ def test_errors_are_one_clear_message(tmp_path: Path, docs_dir: Path, capsys) ->
     assert code == 2 and "invalid mode" in err
     code, _, err = run(capsys, "search", "x", "--index", str(tmp_path / "i"), "--filter", "nokey")
     assert code == 2 and "KEY=VALUE" in err
-    code, _, err = run(capsys, "ingest", str(docs_dir), "--index", str(tmp_path / "i"),
-                       "--chunk-size", "64")
+    code, _, err = run(
+        capsys, "ingest", str(docs_dir), "--index", str(tmp_path / "i"), "--chunk-size", "64"
+    )
     assert code == 2 and "--rebuild" in err
     config = tmp_path / "ragcore.toml"
     config.write_text("[search]\nmode = 3\n[unknown]\n")
@@ -76,7 +91,9 @@ def test_toml_config_sets_defaults(tmp_path: Path, docs_dir: Path, capsys) -> No
     assert run(capsys, "ingest", str(docs_dir), "--config", str(config), "-q")[0] == 0
     code, out, _ = run(capsys, "search", "gateway", "--config", str(config), "--json")
     assert code == 0 and json.loads(out)["mode"] == "bm25"
-    code, out, _ = run(capsys, "search", "gateway", "--config", str(config), "--json", "--mode", "dense")
+    code, out, _ = run(
+        capsys, "search", "gateway", "--config", str(config), "--json", "--mode", "dense"
+    )
     assert json.loads(out)["mode"] == "dense"
 
 

@@ -34,7 +34,9 @@ def test_strings_become_enums_and_bad_values_are_named() -> None:
 
 def test_toml_settings(tmp_path: Path) -> None:
     path = tmp_path / "ragcore.toml"
-    path.write_text('index_dir = "idx"\n[index]\nchunk_size = 128\n[search]\nmode = "bm25"\nrrf_k = 5\n')
+    path.write_text(
+        'index_dir = "idx"\n[index]\nchunk_size = 128\n[search]\nmode = "bm25"\nrrf_k = 5\n'
+    )
     s = Settings.load(path)
     assert s.index_dir == Path("idx") and s.index.chunk_size == 128 and s.index_explicit
     assert s.search.mode is SearchMode.BM25 and s.search.rrf_k == 5
@@ -51,7 +53,11 @@ def test_index_config_round_trip_and_version_check(tmp_path: Path) -> None:
     cfg.save(tmp_path, dim=384)
     loaded, dim = IndexConfig.load(tmp_path)
     assert loaded == cfg and dim == 384
-    text = (tmp_path / "ragcore.json").read_text().replace('"format_version": 1', '"format_version": 99')
+    text = (
+        (tmp_path / "ragcore.json")
+        .read_text()
+        .replace('"format_version": 1', '"format_version": 99')
+    )
     (tmp_path / "ragcore.json").write_text(text)
     with pytest.raises(IncompatibleIndexError, match="format version 99"):
         IndexConfig.load(tmp_path)

@@ -31,5 +31,5 @@ def test_reranker_prefers_the_answer() -> None:
 
 
 def test_unknown_plugin_is_a_clear_error() -> None:
-    with pytest.raises(PluginError, match="no ragcore.embedders plugin named 'nope'"):
+    with pytest.raises(PluginError, match=r"no ragcore\.embedders plugin named 'nope'"):
         plugins.embedder("nope")

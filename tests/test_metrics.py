@@ -4,7 +4,6 @@ import math
 import random
 
 import pytest
-
 from ragcore.evals.ndcg import Gain, ndcg_at_k
 from ragcore.evals.recall import recall_at_k
 

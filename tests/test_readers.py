@@ -3,8 +3,8 @@ from __future__ import annotations
 import io
 
 import pytest
-
 from ragcore.connectors.readers import read_docx, read_html, read_markdown, read_pdf, read_text
+
 from ragcore.errors import SourceError
 
 HTML = b"""<html><head><title>Page T</title><script>var x=1;</script></head><body>
@@ -34,7 +34,9 @@ def _pdf(text: str) -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1))
     for off in offsets:
         out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    )
     return out.getvalue()
 
 

@@ -32,8 +32,12 @@ def _points() -> list[StoredPoint]:
                 dense=vec,
                 sparse=bm25.document(text),
                 payload={
-                    "doc_id": f"doc{i % 7}", "source": f"file:///d{i % 7}.md", "text": text,
-                    "start": 0, "end": len(text), "heading_path": [],
+                    "doc_id": f"doc{i % 7}",
+                    "source": f"file:///d{i % 7}.md",
+                    "text": text,
+                    "start": 0,
+                    "end": len(text),
+                    "heading_path": [],
                     "metadata": {"file_type": "markdown" if i % 3 else "html", "n": i % 4},
                 },
             )
@@ -62,8 +66,12 @@ def _queries() -> list[StoreQuery]:
         out += [
             StoreQuery(limit=10, dense=dense),
             StoreQuery(limit=10, sparse=sparse),
-            StoreQuery(limit=10, dense=dense, sparse=sparse, fusion=Fusion.RRF, rrf_k=2, prefetch=20),
-            StoreQuery(limit=10, dense=dense, sparse=sparse, fusion=Fusion.RRF, rrf_k=60, prefetch=20),
+            StoreQuery(
+                limit=10, dense=dense, sparse=sparse, fusion=Fusion.RRF, rrf_k=2, prefetch=20
+            ),
+            StoreQuery(
+                limit=10, dense=dense, sparse=sparse, fusion=Fusion.RRF, rrf_k=60, prefetch=20
+            ),
             StoreQuery(limit=10, dense=dense, sparse=sparse, fusion=Fusion.DBSF, prefetch=20),
             StoreQuery(limit=10, dense=dense, filters={"file_type": "html"}),
             StoreQuery(limit=10, dense=dense, sparse=sparse, filters={"doc_id": ["doc1", "doc2"]}),

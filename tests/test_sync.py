@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from ragcore import Index
+from ragcore.config import IndexConfig
 from ragcore.errors import (
     EmptyIndexError,
     IncompatibleIndexError,
     IndexNotFoundError,
     SourceError,
 )
-from ragcore.config import IndexConfig
 from ragcore.ledger import Ledger
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 def _consistent(index: Index) -> None:
     """Ledger and engine agree: every committed chunk is in the store, nothing else is."""
-    docs, chunks = index.ledger.counts()
+    _docs, chunks = index.ledger.counts()
     assert index.store.count() == chunks
     assert index.ledger.pending_under("file:///") == {}
 
@@ -160,7 +160,9 @@ def test_clear_errors(tmp_path: Path, docs_dir: Path) -> None:
     index.close()
     with pytest.raises(IncompatibleIndexError, match="chunk_size"):
         Index.open(tmp_path / "idx", config=IndexConfig(chunk_size=128, chunk_overlap=16))
-    Index.open(tmp_path / "idx", config=IndexConfig(chunk_size=128, chunk_overlap=16), rebuild=True).close()
+    Index.open(
+        tmp_path / "idx", config=IndexConfig(chunk_size=128, chunk_overlap=16), rebuild=True
+    ).close()
     assert IndexConfig.load(tmp_path / "idx")[0].chunk_size == 128
     (tmp_path / "notanindex").mkdir()
     (tmp_path / "notanindex" / "precious.txt").write_text("user data")

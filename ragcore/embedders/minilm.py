@@ -48,8 +48,11 @@ class MiniLM:
             block = list(texts[start : start + self.batch_size * 8])
             parts.append(
                 self._model.encode(
-                    block, batch_size=self.batch_size, normalize_embeddings=True,
-                    convert_to_numpy=True, show_progress_bar=False,
+                    block,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
                 )
             )
             if progress:

@@ -25,9 +25,7 @@ def _filter(filters: Mapping[str, FilterValue] | None, **extra: Any) -> qe.Filte
     must: list[Any] = []
     for key, value in (filters or {}).items():
         match = (
-            qe.MatchAny(list(value))
-            if isinstance(value, (list, tuple))
-            else qe.MatchValue(value)  # type: ignore[arg-type]
+            qe.MatchAny(list(value)) if isinstance(value, (list, tuple)) else qe.MatchValue(value)  # type: ignore[arg-type]
         )
         must.append(qe.FieldCondition(key=payload_key(key), match=match))
     must_not = extra.get("must_not")
@@ -99,7 +97,11 @@ class EdgeStore:
 
     def _request(self, q: StoreQuery) -> qe.QueryRequest:
         flt = _filter(q.filters)
-        dense = qe.Query.Nearest([float(x) for x in q.dense], using=DENSE) if q.dense is not None else None
+        dense = (
+            qe.Query.Nearest([float(x) for x in q.dense], using=DENSE)
+            if q.dense is not None
+            else None
+        )
         sparse = qe.Query.Nearest(_sparse(q.sparse), using=SPARSE) if q.sparse is not None else None
         if dense is not None and sparse is not None:
             fusion: Any = (

@@ -67,7 +67,9 @@ class QdrantServerStore:
         must = [
             m.FieldCondition(
                 key=payload_key(k),
-                match=m.MatchAny(any=list(v)) if isinstance(v, (list, tuple)) else m.MatchValue(value=v),
+                match=m.MatchAny(any=list(v))
+                if isinstance(v, (list, tuple))
+                else m.MatchValue(value=v),
             )
             for k, v in (filters or {}).items()
         ]
@@ -86,7 +88,9 @@ class QdrantServerStore:
                     id=p.id,
                     vector={
                         DENSE: [float(x) for x in p.dense],
-                        SPARSE: m.SparseVector(indices=list(p.sparse.indices), values=list(p.sparse.values)),
+                        SPARSE: m.SparseVector(
+                            indices=list(p.sparse.indices), values=list(p.sparse.values)
+                        ),
                     },
                     payload=dict(p.payload),
                 )
@@ -117,7 +121,9 @@ class QdrantServerStore:
             fusion: Any = (
                 m.FusionQuery(fusion=m.Fusion.DBSF)
                 if q.fusion is Fusion.DBSF
-                else m.RrfQuery(rrf=m.Rrf(k=q.rrf_k, weights=list(q.weights) if q.weights else None))
+                else m.RrfQuery(
+                    rrf=m.Rrf(k=q.rrf_k, weights=list(q.weights) if q.weights else None)
+                )
             )
             return {
                 "prefetch": [
@@ -153,7 +159,9 @@ class QdrantServerStore:
 
     def count(self, filters: Mapping[str, FilterValue] | None = None) -> int:
         return int(
-            self._client.count(self.collection, count_filter=self._filter(filters), exact=True).count
+            self._client.count(
+                self.collection, count_filter=self._filter(filters), exact=True
+            ).count
         )
 
     @staticmethod
@@ -178,4 +186,3 @@ class QdrantServerStore:
 
     def close(self) -> None:
         self._client.close()
-

@@ -245,10 +245,14 @@ def main() -> None:
         "edge_upsert_s",
     ]
     labels = {
-        "edge_hybrid_query_p50_ms": "edge hybrid", "search_e2e_p50_ms": "search e2e",
-        "edge_bm25_query_p50_ms": "edge bm25", "client_hybrid_query_p50_ms": "client hybrid",
-        "client/edge hybrid": "client/edge", "rank_bm25_query_p50_ms": "rank-bm25",
-        "rank_bm25/edge bm25": "rank-bm25/edge", "edge_upsert_s": "upsert s",
+        "edge_hybrid_query_p50_ms": "edge hybrid",
+        "search_e2e_p50_ms": "search e2e",
+        "edge_bm25_query_p50_ms": "edge bm25",
+        "client_hybrid_query_p50_ms": "client hybrid",
+        "client/edge hybrid": "client/edge",
+        "rank_bm25_query_p50_ms": "rank-bm25",
+        "rank_bm25/edge bm25": "rank-bm25/edge",
+        "edge_upsert_s": "upsert s",
     }
     t.add_column("chunks")
     for c in cols:

@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--fusion", choices=[f.value for f in Fusion])
     p.add_argument("--rrf-k", type=int)
+    p.add_argument("--dense-weight", type=float, help="RRF weight of the dense list")
+    p.add_argument("--sparse-weight", type=float, help="RRF weight of the BM25 list")
     p.add_argument("--prefetch", type=int, help="candidates per retriever before fusion")
     p.add_argument("--rerank-depth", type=int)
     p.add_argument("--rerank-max-tokens", type=int)
@@ -176,6 +178,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     overrides = {
         "fusion": args.fusion,
         "rrf_k": args.rrf_k,
+        "dense_weight": args.dense_weight,
+        "sparse_weight": args.sparse_weight,
         "prefetch": args.prefetch,
         "rerank_depth": args.rerank_depth,
         "rerank_max_tokens": args.rerank_max_tokens,

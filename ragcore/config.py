@@ -130,6 +130,11 @@ class SearchConfig:
             value = getattr(self, name)
             if not isinstance(value, enum):
                 object.__setattr__(self, name, _enum(enum, value, name))
+        if self.fusion is Fusion.DBSF and (self.dense_weight, self.sparse_weight) != (1.0, 1.0):
+            raise ConfigError(
+                "dense_weight/sparse_weight apply to RRF fusion only",
+                "use fusion = rrf with weights, or drop the weights for dbsf",
+            )
         if self.prefetch < 1 or self.rerank_depth < 1 or self.rrf_k < 1:
             raise ConfigError(
                 "prefetch, rerank_depth and rrf_k must be positive", "use values >= 1"

@@ -198,12 +198,7 @@ class Index:
             changes["rerank"] = rerank
         if changes:
             config = replace(config, **changes)
-        if self.store.count() == 0:
-            raise EmptyIndexError(
-                f"the index at {self.directory} holds no chunks",
-                "ingest documents first: ragcore ingest PATH",
-            )
-        return run_search(
+        result = run_search(
             self.store,
             self.embedder if config.mode is not SearchMode.BM25 else None,
             self.bm25,
@@ -213,6 +208,12 @@ class Index:
             config,
             filters,
         )
+        if not result.hits and self.store.count() == 0:  # checked off the hot path
+            raise EmptyIndexError(
+                f"the index at {self.directory} holds no chunks",
+                "ingest documents first: ragcore ingest PATH",
+            )
+        return result
 
     def status(self) -> IndexStatus:
         documents, chunks = self.ledger.counts()

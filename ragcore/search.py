@@ -136,24 +136,20 @@ def run_search(
     )
     chunks = [chunk_from_payload(p.id, p.payload or {}) for p, _ in candidates]
     scores = [dict(s) for _, s in candidates]
-    final = [p.score for p, _ in candidates]
-    order = list(range(len(candidates)))
+    order = list(range(len(candidates)))  # candidate index at each final position
+    final = [p.score for p, _ in candidates]  # score at each final position
     if config.rerank and reranker is not None and candidates:
         t = time.perf_counter()
-        head = order[:depth]
-        new, logits, head_scores = rerank_order(
-            reranker, query, [chunks[i].text for i in head], config
+        head, logits, head_scores = rerank_order(
+            reranker, query, [c.text for c in chunks[:depth]], config
         )
-        for i, logit in zip(head, logits, strict=True):
+        for i, logit in enumerate(logits):
             scores[i]["rerank"] = logit
-        order = [head[i] for i in new] + order[depth:]
-        final = head_scores + [final[i] for i in order[len(head) :]]
-        final_by_pos = final
+        order = head + order[depth:]  # candidates past the depth keep first-stage order
+        final = head_scores + final[depth:]
         timings["rerank"] = (time.perf_counter() - t) * 1000
-    else:
-        final_by_pos = [final[i] for i in order]
     hits = tuple(
-        Hit(chunk=chunks[i], score=final_by_pos[pos], rank=pos + 1, scores=scores[i])
+        Hit(chunk=chunks[i], score=final[pos], rank=pos + 1, scores=scores[i])
         for pos, i in enumerate(order[:k])
     )
     timings["total"] = sum(timings.values())

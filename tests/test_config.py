@@ -65,3 +65,9 @@ def test_index_config_round_trip_and_version_check(tmp_path: Path) -> None:
         "chunk_size: index has 100, requested 256",
         "chunk_overlap: index has 10, requested 32",
     ]
+
+
+def test_weights_need_rrf() -> None:
+    SearchConfig(fusion=Fusion.RRF, dense_weight=2.0)
+    with pytest.raises(ConfigError, match="RRF fusion only"):
+        SearchConfig(fusion=Fusion.DBSF, sparse_weight=2.0)

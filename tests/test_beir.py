@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
+from ragcore.evals.beir import BeirDataset
 
 from ragcore.errors import SourceError
-from ragcore.evals.beir import BeirDataset
 
 
 def _dataset(root: Path) -> Path:

@@ -38,5 +38,5 @@ def test_beir_layout(tmp_path: Path) -> None:
 
 
 def test_not_a_beir_folder(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="no corpus.jsonl"):
+    with pytest.raises(SourceError, match=r"no corpus\.jsonl"):
         BeirDataset.open(tmp_path)

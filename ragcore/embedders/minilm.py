@@ -40,7 +40,8 @@ class MiniLM:
         self.batch_size = batch_size
 
     def count_tokens(self, text: str) -> list[int]:
-        return list(self._model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+        encoded = self._model.tokenizer(text, add_special_tokens=False, verbose=False)
+        return list(encoded["input_ids"])
 
     def embed_documents(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None

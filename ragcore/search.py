@@ -76,13 +76,20 @@ def first_stage(
             prefetch=config.prefetch,
             **common,
         )
-        lone = max(config.prefetch, limit)
-        fused, by_dense, by_sparse = store.query_batch(
-            [
-                fused_q,
-                StoreQuery(limit=lone, dense=dense, with_payload=False, **common),
-                StoreQuery(limit=lone, sparse=sparse, with_payload=False, **common),
-            ]
+        fused = store.query(fused_q)
+        # Each retriever's own score for the fused hits: exact scoring of just these ids.
+        ids = tuple(p.id for p in fused)
+        by_dense, by_sparse = (
+            store.query_batch(
+                [
+                    StoreQuery(limit=len(ids), dense=dense, ids=ids, with_payload=False, **common),
+                    StoreQuery(
+                        limit=len(ids), sparse=sparse, ids=ids, with_payload=False, **common
+                    ),
+                ]
+            )
+            if ids
+            else ([], [])
         )
         d = {p.id: p.score for p in by_dense}
         s = {p.id: p.score for p in by_sparse}

@@ -76,6 +76,7 @@ def _queries() -> list[StoreQuery]:
             StoreQuery(limit=10, dense=dense, filters={"file_type": "html"}),
             StoreQuery(limit=10, dense=dense, sparse=sparse, filters={"doc_id": ["doc1", "doc2"]}),
             StoreQuery(limit=10, sparse=sparse, filters={"n": 2, "file_type": "markdown"}),
+            StoreQuery(limit=5, dense=dense, ids=tuple(str(uuid.UUID(int=i)) for i in (3, 9, 27))),
         ]
     return out
 
@@ -107,7 +108,15 @@ def test_queries_agree(stores) -> None:
 
 
 def test_filters_are_applied(stores) -> None:
+    wanted = tuple(str(uuid.UUID(int=i)) for i in (2, 5, 40))
     for store in stores:
+        got = store.query(
+            StoreQuery(limit=10, sparse=Bm25Encoder().query("term1 term2"), ids=wanted)
+        )
+        assert {p.id for p in got} <= set(wanted)
+        assert {
+            p.id for p in store.query(StoreQuery(limit=10, dense=[1.0] * DIM, ids=wanted))
+        } == set(wanted)
         hits = store.query(StoreQuery(limit=100, dense=[1.0] * DIM, filters={"file_type": "html"}))
         assert hits and all(h.payload["metadata"]["file_type"] == "html" for h in hits)
         assert store.count({"doc_id": "doc3"}) == len([i for i in range(60) if i % 7 == 3])

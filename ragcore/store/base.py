@@ -49,6 +49,7 @@ class StoreQuery:
     weights: tuple[float, float] | None = None  # (dense, sparse) for weighted RRF
     prefetch: int = 100
     filters: Mapping[str, FilterValue] = field(default_factory=dict)
+    ids: tuple[str, ...] | None = None  # restrict to these point ids (exact scoring of a few)
     with_payload: bool = True
 
     def __post_init__(self) -> None:

@@ -21,8 +21,10 @@ from ragcore.store.base import (
 )
 
 
-def _filter(filters: Mapping[str, FilterValue] | None, **extra: Any) -> qe.Filter | None:
-    must: list[Any] = []
+def _filter(
+    filters: Mapping[str, FilterValue] | None, ids: Collection[str] | None = None, **extra: Any
+) -> qe.Filter | None:
+    must: list[Any] = [qe.HasIdCondition(set(ids))] if ids is not None else []
     for key, value in (filters or {}).items():
         match = (
             qe.MatchAny(list(value)) if isinstance(value, (list, tuple)) else qe.MatchValue(value)  # type: ignore[arg-type]
@@ -96,7 +98,7 @@ class EdgeStore:
         self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
 
     def _request(self, q: StoreQuery) -> qe.QueryRequest:
-        flt = _filter(q.filters)
+        flt = _filter(q.filters, q.ids)
         dense = (
             qe.Query.Nearest([float(x) for x in q.dense], using=DENSE)
             if q.dense is not None

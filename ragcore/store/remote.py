@@ -62,9 +62,15 @@ class QdrantServerStore:
                 "check the URL, API key and that the server is running",
             ) from None
 
-    def _filter(self, filters: Mapping[str, FilterValue] | None, must_not: Any = None) -> Any:
+    def _filter(
+        self,
+        filters: Mapping[str, FilterValue] | None,
+        must_not: Any = None,
+        ids: Collection[str] | None = None,
+    ) -> Any:
         m = self._m
-        must = [
+        must = [m.HasIdCondition(has_id=list(ids))] if ids is not None else []
+        must += [
             m.FieldCondition(
                 key=payload_key(k),
                 match=m.MatchAny(any=list(v))
@@ -110,7 +116,7 @@ class QdrantServerStore:
 
     def _request(self, q: StoreQuery) -> dict[str, Any]:
         m = self._m
-        flt = self._filter(q.filters)
+        flt = self._filter(q.filters, ids=q.ids)
         sparse = (
             m.SparseVector(indices=list(q.sparse.indices), values=list(q.sparse.values))
             if q.sparse is not None

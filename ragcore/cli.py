@@ -30,7 +30,7 @@ err = Console(stderr=True, soft_wrap=True)
 DEMO_QUESTIONS = (
     "how do I reset my password",
     "what ports does the gateway use",
-    "how much does the Pro plan cost",
+    "how much does the Pro plan cost per user per month",
 )
 
 

@@ -54,7 +54,8 @@ def first_stage(
     filters: Mapping[str, FilterValue],
     timings: dict[str, float],
 ) -> list[tuple[ScoredPoint, dict[str, float]]]:
-    """Candidates from the engine with each retriever's own score where it returned them."""
+    """Candidates from the engine, each with the dense and BM25 scores of its own (BM25 absent
+    when the chunk shares no term with the query) and, for hybrid, the fused score."""
     t0 = time.perf_counter()
     dense = None
     if config.mode in (SearchMode.DENSE, SearchMode.HYBRID):

@@ -83,7 +83,7 @@ class FilesystemConnector:
         yield from self._walk_errors
 
     def load(self, ref: DocumentRef) -> Document:
-        path = Path.from_uri(ref.source) if hasattr(Path, "from_uri") else _from_uri(ref.source)
+        path = path_from_uri(ref.source)
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -99,7 +99,8 @@ class FilesystemConnector:
         )
 
 
-def _from_uri(uri: str) -> Path:
+def path_from_uri(uri: str) -> Path:
+    """Inverse of ``Path.as_uri`` (``Path.from_uri`` needs Python 3.13)."""
     from urllib.parse import unquote, urlparse
 
     return Path(unquote(urlparse(uri).path))

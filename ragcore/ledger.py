@@ -94,11 +94,6 @@ class Ledger:
                     f"DELETE FROM {table} WHERE doc_id = ?", [(d,) for d in doc_ids]
                 )
 
-    def abandon(self, doc_ids: Sequence[str]) -> None:
-        """Drop intents whose write was rolled back (the committed state still holds)."""
-        with self._txn():
-            self._db.executemany("DELETE FROM pending WHERE doc_id = ?", [(d,) for d in doc_ids])
-
     def counts(self) -> tuple[int, int]:
         docs, chunks = self._db.execute(
             "SELECT COUNT(*), COALESCE(SUM(json_array_length(chunk_ids)), 0) FROM documents"

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from ragcore.connectors.filesystem import path_from_uri
 
 from ragcore import Index
 from ragcore.config import IndexConfig
@@ -105,11 +106,7 @@ def test_interrupted_ingest_resumes_without_duplicates_or_orphans(
     assert index.ledger.pending_under("file:///"), "the crash left an intent behind"
     # the interrupted document is deleted from the source before the re-run: no orphans remain
     pending_sources = list(index.ledger.pending_under("file:///").values())
-    Path.from_uri(pending_sources[0]).unlink() if hasattr(Path, "from_uri") else None
-    if not hasattr(Path, "from_uri"):
-        from urllib.parse import urlparse
-
-        Path(urlparse(pending_sources[0]).path).unlink()
+    path_from_uri(pending_sources[0]).unlink()
     r = index.ingest([docs_dir], quiet=True, batch_chunks=8)
     assert r.ok
     _consistent(index)

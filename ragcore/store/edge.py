@@ -22,7 +22,9 @@ from ragcore.store.base import (
 
 
 def _filter(
-    filters: Mapping[str, FilterValue] | None, ids: Collection[str] | None = None, **extra: Any
+    filters: Mapping[str, FilterValue] | None,
+    ids: Collection[str] | None = None,
+    must_not: list[Any] | None = None,
 ) -> qe.Filter | None:
     must: list[Any] = [qe.HasIdCondition(set(ids))] if ids is not None else []
     for key, value in (filters or {}).items():
@@ -30,7 +32,6 @@ def _filter(
             qe.MatchAny(list(value)) if isinstance(value, (list, tuple)) else qe.MatchValue(value)  # type: ignore[arg-type]
         )
         must.append(qe.FieldCondition(key=payload_key(key), match=match))
-    must_not = extra.get("must_not")
     if not must and not must_not:
         return None
     return qe.Filter(must=must or None, must_not=must_not)

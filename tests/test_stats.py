@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ragcore.evals.stats import bootstrap_ci, paired_randomization_test
+
+
+def test_bootstrap_ci_brackets_the_mean_and_shrinks_with_n() -> None:
+    rng = np.random.default_rng(1)
+    small = bootstrap_ci(rng.random(30).tolist())
+    large = bootstrap_ci(rng.random(3000).tolist())
+    assert small.low < small.mean < small.high
+    assert (large.high - large.low) < (small.high - small.low)
+    assert bootstrap_ci([0.5] * 10) == bootstrap_ci([0.5] * 10)  # seeded: reproducible
+    const = bootstrap_ci([0.25] * 10)
+    assert const.low == const.high == const.mean == pytest.approx(0.25)
+    assert bootstrap_ci([]).n == 0
+
+
+def test_randomization_test_exact_small_case() -> None:
+    # differences (+1, +1, +1): of the 8 sign patterns, 2 reach |mean| = 1 -> p = 0.25
+    res = paired_randomization_test([0, 0, 0], [1, 1, 1], permutations=200000, seed=3)
+    assert res.delta == pytest.approx(1.0)
+    assert res.p_value == pytest.approx(0.25, abs=0.01)
+
+
+def test_randomization_test_detects_shift_and_not_noise() -> None:
+    rng = np.random.default_rng(2)
+    a = rng.random(400)
+    assert paired_randomization_test(a, a + 0.05).p_value < 0.001
+    assert paired_randomization_test(a, a + rng.normal(0, 0.01, 400)).p_value > 0.01
+    assert paired_randomization_test(a, a).p_value == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="differ in length"):
+        paired_randomization_test([1, 2], [1])

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ragcore import plugins
+from ragcore.cli_eval import add_eval_parser, cmd_eval
 from ragcore.config import Fusion, RerankFusion, SearchConfig, Settings
 from ragcore.errors import ConfigError, RagcoreError
 from ragcore.index import Index
@@ -88,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plugins", help="list installed connectors, embedders and rerankers")
     p.add_argument("--json", action="store_true")
+
+    add_eval_parser(sub)
     return ap
 
 
@@ -281,6 +284,7 @@ COMMANDS = {
     "status": cmd_status,
     "demo": cmd_demo,
     "plugins": cmd_plugins,
+    "eval": cmd_eval,
 }
 
 

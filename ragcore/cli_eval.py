@@ -1,0 +1,152 @@
+"""``ragcore eval``: retrieval evaluation runs and run comparisons (wires ``ragcore.evals``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ragcore.errors import ConfigError
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def add_eval_parser(sub: Any) -> None:
+    p = sub.add_parser("eval", help="evaluate retrieval on a BEIR-layout dataset, compare runs")
+    ev = p.add_subparsers(dest="eval_command", required=True)
+
+    r = ev.add_parser("retrieval", help="index DATASET_DIR once, run modes, score them")
+    r.add_argument("dataset", help="folder with corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv")
+    r.add_argument("--split", default="test")
+    r.add_argument("--mode", action="append", help="bm25|dense|hybrid[+rerank]; repeatable")
+    r.add_argument("--k", default="10,100", help="cut-offs, e.g. 10,100")
+    r.add_argument("--json", type=Path, help="write the full result (per-query scores) here")
+    r.add_argument("--trec-dir", type=Path, help="write TREC run files here")
+    r.add_argument("--cache", type=Path, default=Path(".ragcore-eval"), help="index cache dir")
+    r.add_argument(
+        "--fail-under",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="exit 1 if a mode's mean is below, e.g. ndcg@10=0.6; repeatable",
+    )
+    r.add_argument("--quiet", "-q", action="store_true")
+
+    c = ev.add_parser("compare", help="metric deltas between two eval JSON files, with p-values")
+    c.add_argument("a", type=Path)
+    c.add_argument("b", type=Path)
+    c.add_argument("--mode", help="mode to compare (default: each mode present in both)")
+    c.add_argument("--json", action="store_true")
+
+
+def _ks(text: str) -> list[int]:
+    try:
+        ks = sorted({int(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        raise ConfigError(
+            f"bad --k {text!r}", "use comma-separated integers, e.g. 10,100"
+        ) from None
+    if not ks or ks[0] < 1:
+        raise ConfigError(f"bad --k {text!r}", "cut-offs must be >= 1")
+    return ks
+
+
+def _check_thresholds(items: list[str]) -> None:
+    from ragcore.evals.metrics import parse_metric
+
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            parse_metric(name)
+            float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ConfigError(f"bad --fail-under {item!r}", "use METRIC=VALUE, e.g. ndcg@10=0.6")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    if args.eval_command == "compare":
+        return _compare(args)
+    from ragcore.evals.retrieval_eval import run_retrieval_eval, threshold_failures
+
+    ks = _ks(args.k)
+    _check_thresholds(args.fail_under)
+    modes = args.mode or ["bm25", "dense", "hybrid"]
+    from ragcore.config import SearchConfig
+
+    for m in modes:
+        SearchConfig.parse_mode(m)
+    result = run_retrieval_eval(
+        args.dataset, args.split, modes, ks, args.cache, args.trec_dir, quiet=args.quiet
+    )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=1))
+    shown = [f"{m}@{k}" for k in ks for m in ("ndcg", "recall", "mrr")] + [f"map@{ks[-1]}"]
+    t = Table(
+        title=f"{result['dataset']} / {result['split']}: {result['n_queries']} queries "
+        "(mean, 95% bootstrap CI)"
+    )
+    t.add_column("mode")
+    for m in shown:
+        t.add_column(m, justify="right")
+    for mode, run in result["runs"].items():
+        t.add_row(
+            mode,
+            *(
+                f"{run['metrics'][m]:.4f} [{run['ci95'][m][0]:.3f}, {run['ci95'][m][1]:.3f}]"
+                for m in shown
+            ),
+        )
+    out.print(t)
+    idx = result["index"]
+    out.print(
+        f"index {'reused from cache' if idx['cached'] else 'built'}: {idx['path']} "
+        f"({idx['seconds']:.1f}s)"
+    )
+    failures = threshold_failures(result, args.fail_under)
+    for f in failures:
+        err.print(f"[bold red]below threshold:[/] {f}")
+    return 1 if failures else 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from ragcore.evals.retrieval_eval import compare_runs
+
+    try:
+        a, b = json.loads(args.a.read_text()), json.loads(args.b.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot read eval results: {exc}",
+            "pass two --json outputs of `ragcore eval retrieval`",
+        ) from None
+    pairs = [(args.mode, args.mode)] if args.mode else [(m, m) for m in a["runs"] if m in b["runs"]]
+    if not pairs and len(a["runs"]) == 1 and len(b["runs"]) == 1:
+        pairs = [(next(iter(a["runs"])), next(iter(b["runs"])))]
+    if not pairs:
+        raise ConfigError("the two files share no mode", "pick one with --mode")
+    result = {f"{ma} vs {mb}": compare_runs(a, b, ma, mb) for ma, mb in pairs}
+    if args.json:
+        out.print_json(json.dumps(result))
+        return 0
+    for name, metrics in result.items():
+        t = Table(title=f"{args.a.name} -> {args.b.name}: {name}")
+        for col in ("metric", "A", "B", "delta", "p (randomization)"):
+            t.add_column(col, justify="right")
+        for metric, r in metrics.items():
+            mark = " *" if r["p_value"] < 0.05 else ""
+            t.add_row(
+                metric,
+                f"{r['mean_a']:.4f}",
+                f"{r['mean_b']:.4f}",
+                f"{r['delta']:+.4f}",
+                f"{r['p_value']:.4f}{mark}",
+            )
+        out.print(t)
+    return 0

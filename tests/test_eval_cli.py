@@ -1,0 +1,105 @@
+"""`ragcore eval retrieval` / `compare` on a tiny BEIR-layout dataset with the real embedder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ragcore.cli import main
+
+pytestmark = pytest.mark.slow
+
+DOCS = {
+    "d1": ("Gateway ports", "The gateway listens on port 9000 and its admin API on 9001."),
+    "d2": ("Password reset", "Reset links expire after 30 minutes; request a new one."),
+    "d3": ("Backups", "lumenctl backup create keeps the seven most recent backups."),
+    "d4": ("Pricing", "The Pro plan costs eight dollars per user per month."),
+}
+QUERIES = {
+    "q1": "which port does the gateway use",
+    "q2": "how long is a reset link valid",
+    "q3": "how many backups are kept",
+    "q4": "what does the Pro plan cost",
+}
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    root = tmp_path / "mini"
+    (root / "qrels").mkdir(parents=True)
+    (root / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": d, "title": t, "text": x}) + "\n" for d, (t, x) in DOCS.items())
+    )
+    (root / "queries.jsonl").write_text(
+        "".join(json.dumps({"_id": q, "text": x}) + "\n" for q, x in QUERIES.items())
+    )
+    (root / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"q{i}\td{i}\t1\n" for i in range(1, 5))
+    )
+    return root
+
+
+def test_eval_retrieval_json_trec_cache_and_thresholds(
+    tmp_path: Path, dataset: Path, capsys
+) -> None:
+    out, trec, cache = tmp_path / "a.json", tmp_path / "runs", tmp_path / "cache"
+    args = ["eval", "retrieval", str(dataset), "--k", "1,3", "--cache", str(cache), "-q"]
+    assert (
+        main(
+            [
+                *args,
+                "--mode",
+                "bm25",
+                "--mode",
+                "hybrid",
+                "--json",
+                str(out),
+                "--trec-dir",
+                str(trec),
+            ]
+        )
+        == 0
+    )
+    result = json.loads(out.read_text())
+    assert result["dataset"] == "mini" and result["split"] == "test" and result["n_queries"] == 4
+    assert not result["index"]["cached"]
+    hybrid = result["runs"]["hybrid"]
+    assert set(hybrid["metrics"]) >= {"ndcg@1", "recall@3", "mrr@3", "precision@1", "map@3"}
+    assert hybrid["metrics"]["ndcg@3"] == pytest.approx(
+        sum(hybrid["per_query"]["ndcg@3"].values()) / 4
+    )
+    assert hybrid["metrics"]["recall@3"] == 1.0  # 4 docs, each query's answer in the top 3
+    low, high = hybrid["ci95"]["mrr@3"]
+    assert low <= hybrid["metrics"]["mrr@3"] <= high
+    lines = (trec / "hybrid.trec").read_text().splitlines()
+    assert lines[0].split()[:2] == ["q1", "Q0"] and lines[0].endswith("ragcore-hybrid")
+    assert len(lines) == 4 * 3
+
+    second = tmp_path / "b.json"
+    assert main([*args, "--mode", "dense", "--json", str(second)]) == 0
+    assert json.loads(second.read_text())["index"]["cached"] is True
+
+    capsys.readouterr()
+    assert main([*args, "--mode", "bm25", "--fail-under", "ndcg@1=1.01"]) == 1
+    assert "below threshold" in capsys.readouterr().err
+    assert main([*args, "--mode", "bm25", "--fail-under", "ndcg@1=0.0"]) == 0
+
+    capsys.readouterr()
+    assert main(["eval", "compare", str(out), str(out), "--json"]) == 0
+    cmp = json.loads(capsys.readouterr().out)
+    assert cmp["hybrid vs hybrid"]["ndcg@3"]["delta"] == 0.0
+    assert cmp["bm25 vs bm25"]["ndcg@3"]["p_value"] == pytest.approx(1.0)
+
+
+def test_eval_bad_arguments(tmp_path: Path, dataset: Path, capsys) -> None:
+    base = ["eval", "retrieval", str(dataset), "--cache", str(tmp_path / "c"), "-q"]
+    assert main([*base, "--k", "ten"]) == 2
+    assert main([*base, "--fail-under", "ndcg@10"]) == 2
+    assert main([*base, "--mode", "fuzzy"]) == 2
+    assert main([*base, "--split", "dev"]) == 2
+    assert main(["eval", "retrieval", str(tmp_path), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "bad --k" in err and "METRIC=VALUE" in err and "no qrels for split 'dev'" in err
+    assert "Traceback" not in err

@@ -20,6 +20,7 @@ from pathlib import Path
 from ragcore.evals.beir import BeirDataset
 from ragcore.evals.ndcg import ndcg_at_k
 from ragcore.evals.recall import recall_at_k
+from ragcore.evals.retrieval_eval import doc_ranking as beir_doc_ranking
 from rich.console import Console
 from rich.table import Table
 
@@ -32,10 +33,7 @@ DEPTH = 300  # chunks fetched per query, so that Recall@100 sees >= 100 distinct
 
 
 def doc_ranking(hits) -> list[str]:
-    seen: dict[str, None] = {}
-    for h in hits:
-        seen.setdefault(h.chunk.metadata["beir_id"], None)
-    return list(seen)
+    return [doc for doc, _ in beir_doc_ranking(hits)]
 
 
 def score(rankings: dict[str, list[str]], qrels) -> dict[str, float]:

@@ -15,7 +15,7 @@ from ragcore.evals.beir import BeirDataset
 from ragcore.evals.metrics import evaluate, parse_metric
 from ragcore.evals.stats import bootstrap_ci, paired_randomization_test
 
-from ragcore import Index, IndexConfig, SearchConfig
+from ragcore import Index, IndexConfig
 from ragcore.types import Hit
 
 
@@ -71,12 +71,9 @@ def run_retrieval_eval(
         metrics = default_metrics(ks)
         runs: dict[str, Any] = {}
         for mode in modes:
-            mode_cfg, rerank = SearchConfig.parse_mode(mode)
             t = time.perf_counter()
             run = {
-                q: doc_ranking(
-                    index.search(queries[q], k=depth * 3, mode=mode_cfg, rerank=rerank).hits
-                )[:depth]
+                q: doc_ranking(index.search(queries[q], k=depth * 3, mode=mode).hits)[:depth]
                 for q in sorted(qrels)
             }
             search_seconds = time.perf_counter() - t

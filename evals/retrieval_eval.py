@@ -15,7 +15,9 @@ from ragcore.evals.beir import BeirDataset
 from ragcore.evals.metrics import evaluate, parse_metric
 from ragcore.evals.stats import bootstrap_ci, paired_randomization_test
 
+import ragcore
 from ragcore import Index, IndexConfig
+from ragcore.progress import Progress
 from ragcore.types import Hit
 
 
@@ -48,6 +50,51 @@ def write_trec(path: Path, run: dict[str, list[tuple[str, float]]], tag: str) ->
                 fh.write(f"{q} Q0 {doc} {rank} {score:.6f} {tag}\n")
 
 
+RECALL_CURVE_KS = (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 500, 1000)
+
+
+def _run_key(index_dir: Path, search_config: Any, queries: dict[str, str], depth: int) -> str:
+    """Cache key of one mode's run: index, resolved search settings, queries, depth, version."""
+    h = hashlib.sha256(
+        json.dumps(
+            [str(index_dir.name), asdict(search_config), depth, ragcore.__version__],
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
+    for q in sorted(queries):
+        h.update(f"{q}\t{queries[q]}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _ranked_run(
+    index: Index,
+    mode: str,
+    queries: dict[str, str],
+    depth: int,
+    index_dir: Path,
+    use_cache: bool,
+    progress: Progress,
+) -> tuple[dict[str, list[tuple[str, float]]], bool]:
+    """Document rankings for every query; reused from ``index_dir/eval-runs`` when the index,
+    the resolved search settings and the queries are unchanged."""
+    key = _run_key(index_dir, index.search_config_for(mode), queries, depth)
+    path = index_dir / "eval-runs" / f"{key}.json"
+    if use_cache and path.is_file():
+        cached = json.loads(path.read_text())
+        return {q: [(d, s) for d, s in docs] for q, docs in cached.items()}, True
+    task = progress.task(f"searching ({mode})", total=len(queries))
+    run = {}
+    for q in sorted(queries):
+        run[q] = doc_ranking(index.search(queries[q], k=depth * 3, mode=mode).hits)[:depth]
+        progress.advance(task)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(run))
+    tmp.replace(path)
+    return run, False
+
+
 def run_retrieval_eval(
     dataset_dir: str | Path,
     split: str,
@@ -57,39 +104,51 @@ def run_retrieval_eval(
     trec_dir: Path | None = None,
     config: IndexConfig | None = None,
     quiet: bool = False,
+    use_cache: bool = True,
 ) -> dict[str, Any]:
+    """Index the corpus (or reuse the cached index), run each mode, score it.
+
+    Returns the JSON-ready result: per mode, mean metrics with bootstrap 95% CIs, per-query
+    scores, a mean recall@k curve and timings."""
     ds = BeirDataset.open(dataset_dir)
-    queries, qrels = ds.queries(), ds.qrels(split)
-    qrels = {q: r for q, r in qrels.items() if q in queries}
+    all_queries, qrels = ds.queries(), ds.qrels(split)
+    qrels = {q: r for q, r in qrels.items() if q in all_queries}
+    queries = {q: all_queries[q] for q in qrels}
     config = config or IndexConfig()
     t0 = time.perf_counter()
     index_dir = cache_dir / f"{ds.name}-{corpus_key(ds, config)}"
+    depth = max(ks)
+    metrics = default_metrics(ks)
+    curve_ks = [k for k in RECALL_CURVE_KS if k <= depth]
+    runs: dict[str, Any] = {}
     with Index.open(index_dir, config=config, create=True) as index:
         report = index.ingest([ds.connector()], quiet=quiet)
         index_seconds = time.perf_counter() - t0
-        depth = max(ks)
-        metrics = default_metrics(ks)
-        runs: dict[str, Any] = {}
-        for mode in modes:
-            t = time.perf_counter()
-            run = {
-                q: doc_ranking(index.search(queries[q], k=depth * 3, mode=mode).hits)[:depth]
-                for q in sorted(qrels)
-            }
-            search_seconds = time.perf_counter() - t
-            per_query = evaluate(
-                {q: [d for d, _ in docs] for q, docs in run.items()}, qrels, metrics
-            )
-            cis = {m: bootstrap_ci(list(v.values())) for m, v in per_query.items()}
-            runs[mode] = {
-                "metrics": {m: ci.mean for m, ci in cis.items()},
-                "ci95": {m: [ci.low, ci.high] for m, ci in cis.items()},
-                "per_query": per_query,
-                "search_ms_per_query": 1000 * search_seconds / max(len(run), 1),
-            }
-            if trec_dir is not None:
-                trec_dir.mkdir(parents=True, exist_ok=True)
-                write_trec(trec_dir / f"{mode.replace('+', '_')}.trec", run, f"ragcore-{mode}")
+        with Progress(quiet) as progress:
+            for mode in modes:
+                t = time.perf_counter()
+                run, cached = _ranked_run(
+                    index, mode, queries, depth, index_dir, use_cache, progress
+                )
+                search_seconds = time.perf_counter() - t
+                ranked = {q: [d for d, _ in docs] for q, docs in run.items()}
+                per_query = evaluate(ranked, qrels, metrics)
+                curve = evaluate(ranked, qrels, [f"recall@{k}" for k in curve_ks])
+                cis = {m: bootstrap_ci(list(v.values())) for m, v in per_query.items()}
+                runs[mode] = {
+                    "metrics": {m: ci.mean for m, ci in cis.items()},
+                    "ci95": {m: [ci.low, ci.high] for m, ci in cis.items()},
+                    "per_query": per_query,
+                    "recall_curve": {
+                        str(k): sum(curve[f"recall@{k}"].values()) / max(len(qrels), 1)
+                        for k in curve_ks
+                    },
+                    "run_cached": cached,
+                    "search_ms_per_query": 1000 * search_seconds / max(len(run), 1),
+                }
+                if trec_dir is not None:
+                    trec_dir.mkdir(parents=True, exist_ok=True)
+                    write_trec(trec_dir / f"{mode.replace('+', '_')}.trec", run, f"ragcore-{mode}")
     return {
         "dataset": ds.name,
         "split": split,
@@ -102,6 +161,7 @@ def run_retrieval_eval(
             "config": asdict(config),
         },
         "runs": runs,
+        "seconds": time.perf_counter() - t0,
     }
 
 

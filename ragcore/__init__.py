@@ -14,12 +14,24 @@ from ragcore.errors import RagcoreError
 from ragcore.index import Index, IndexStatus
 from ragcore.search import SearchResult
 from ragcore.sync import SyncReport
-from ragcore.types import Chunk, Document, DocumentRef, Hit, Skipped
+from ragcore.types import (
+    AbstainReason,
+    Answer,
+    Chunk,
+    Citation,
+    Document,
+    DocumentRef,
+    Hit,
+    Skipped,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AbstainReason",
+    "Answer",
     "Chunk",
+    "Citation",
     "Document",
     "DocumentRef",
     "Fusion",

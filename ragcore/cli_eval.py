@@ -35,6 +35,9 @@ def add_eval_parser(sub: Any) -> None:
         metavar="METRIC=VALUE",
         help="exit 1 if a mode's mean is below, e.g. ndcg@10=0.6; repeatable",
     )
+    r.add_argument(
+        "--no-cache", action="store_true", help="search again even if this run is cached"
+    )
     r.add_argument("--quiet", "-q", action="store_true")
 
     c = ev.add_parser("compare", help="metric deltas between two eval JSON files, with p-values")
@@ -83,7 +86,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for m in modes:
         SearchConfig.parse_mode(m)
     result = run_retrieval_eval(
-        args.dataset, args.split, modes, ks, args.cache, args.trec_dir, quiet=args.quiet
+        args.dataset,
+        args.split,
+        modes,
+        ks,
+        args.cache,
+        args.trec_dir,
+        quiet=args.quiet,
+        use_cache=not args.no_cache,
     )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -108,8 +118,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     idx = result["index"]
     out.print(
         f"index {'reused from cache' if idx['cached'] else 'built'}: {idx['path']} "
-        f"({idx['seconds']:.1f}s)"
+        f"({idx['seconds']:.1f}s); total {result['seconds']:.1f}s"
     )
+    reused = [m for m, r in result["runs"].items() if r["run_cached"]]
+    if reused:
+        out.print(f"runs reused from cache: {', '.join(reused)} (--no-cache to search again)")
     failures = threshold_failures(result, args.fail_under)
     for f in failures:
         err.print(f"[bold red]below threshold:[/] {f}")

@@ -176,6 +176,23 @@ class Index:
                 report = report + syncer.run(connector, progress, dry_run=dry_run)
         return report
 
+    def search_config_for(
+        self,
+        mode: str | SearchMode | None = None,
+        rerank: bool | None = None,
+        **overrides: Any,
+    ) -> SearchConfig:
+        """The ``SearchConfig`` a ``search`` call with these arguments runs with."""
+        config = self.search_config
+        if isinstance(mode, str) and "+" in mode:
+            mode, rerank = SearchConfig.parse_mode(mode)
+        changes = dict(overrides)
+        if mode is not None:
+            changes["mode"] = mode
+        if rerank is not None:
+            changes["rerank"] = rerank
+        return replace(config, **changes) if changes else config
+
     def search(
         self,
         query: str,
@@ -188,16 +205,7 @@ class Index:
     ) -> SearchResult:
         """Top ``k`` hits. ``mode`` accepts ``"hybrid+rerank"``-style strings; other
         ``SearchConfig`` fields can be overridden by keyword."""
-        config = self.search_config
-        if isinstance(mode, str) and "+" in mode:
-            mode, rerank = SearchConfig.parse_mode(mode)
-        changes = dict(overrides)
-        if mode is not None:
-            changes["mode"] = mode
-        if rerank is not None:
-            changes["rerank"] = rerank
-        if changes:
-            config = replace(config, **changes)
+        config = self.search_config_for(mode, rerank, **overrides)
         result = run_search(
             self.store,
             self.embedder if config.mode is not SearchMode.BM25 else None,

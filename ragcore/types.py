@@ -1,12 +1,14 @@
-"""Immutable values that flow through the pipeline: documents, chunks and scored hits.
+"""Immutable values that flow through the pipeline: documents, chunks, scored hits, answers.
 
-A ``Hit`` wraps a ``Chunk`` with its scores: a scored hit is not a document.
+A ``Hit`` wraps a ``Chunk`` with its scores: a scored hit is not a document. An ``Answer`` is
+what a generator made of numbered hits: text (or an abstention) and the passages it cites.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
@@ -99,6 +101,21 @@ class Hit:
             "metadata": {k: v for k, v in self.chunk.metadata.items() if k != "source"},
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Hit:
+        """Inverse of ``to_json``."""
+        start, end = data["span"]
+        chunk = Chunk(
+            id=data["chunk_id"],
+            doc_id=data["doc_id"],
+            text=data["text"],
+            start=start,
+            end=end,
+            heading_path=tuple(data.get("heading_path", ())),
+            metadata={**data.get("metadata", {}), "source": data.get("source", "")},
+        )
+        return cls(chunk, data["score"], data["rank"], data.get("scores", {}))
+
 
 @dataclass(frozen=True)
 class Skipped:
@@ -107,3 +124,91 @@ class Skipped:
 
     source: str
     reason: str
+
+
+class AbstainReason(StrEnum):
+    """Why an ``Answer`` carries no text."""
+
+    NO_ANSWER = "no_answer"  # the generator said the passages do not contain the answer
+    LOW_RETRIEVAL_SCORE = "low_retrieval_score"  # the retrieval gate stopped before generating
+    UNSUPPORTED = "unsupported"  # the grounding guard found the cited passages do not support it
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Passage number ``n`` (1-based, as shown to the generator) and the chunk it was."""
+
+    n: int
+    chunk_id: str
+    source: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"n": self.n, "chunk_id": self.chunk_id, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A generated answer to ``question`` from ``hits`` (passage ``n`` is ``hits[n - 1]``).
+
+    ``text is None`` means the generator abstained; ``abstain_reason`` says why. ``flags``
+    holds warnings that did not turn the answer into an abstention (e.g. ``"unsupported"``
+    when the grounding guard is set to flag rather than abstain).
+    """
+
+    question: str
+    text: str | None
+    citations: tuple[Citation, ...] = ()
+    hits: tuple[Hit, ...] = ()
+    abstain_reason: AbstainReason | None = None
+    flags: tuple[str, ...] = ()
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "citations", tuple(self.citations))
+        object.__setattr__(self, "hits", tuple(self.hits))
+        object.__setattr__(self, "flags", tuple(self.flags))
+        object.__setattr__(self, "timings_ms", _frozen(self.timings_ms))
+        for c in self.citations:
+            if not 1 <= c.n <= len(self.hits) or self.hits[c.n - 1].chunk.id != c.chunk_id:
+                raise ValueError(f"citation [{c.n}] does not name one of the {len(self.hits)} hits")
+        if self.text is None and self.citations:
+            raise ValueError("an abstention cites no passage")
+        if self.text is not None and self.abstain_reason is not None:
+            raise ValueError("an answer with text has no abstain_reason")
+
+    @property
+    def abstained(self) -> bool:
+        return self.text is None
+
+    @property
+    def cited_hits(self) -> tuple[Hit, ...]:
+        return tuple(self.hits[c.n - 1] for c in self.citations)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "abstain_reason": self.abstain_reason.value if self.abstain_reason else None,
+            "flags": list(self.flags),
+            "citations": [c.to_json() for c in self.citations],
+            "hits": [h.to_json() for h in self.hits],
+            "timings_ms": dict(self.timings_ms),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Answer:
+        """Inverse of ``to_json`` (``ragcore ask --json`` output)."""
+        reason = data.get("abstain_reason")
+        return cls(
+            question=data.get("question", ""),
+            text=data.get("answer"),
+            citations=tuple(
+                Citation(c["n"], c["chunk_id"], c.get("source", ""))
+                for c in data.get("citations", ())
+            ),
+            hits=tuple(Hit.from_json(h) for h in data.get("hits", ())),
+            abstain_reason=AbstainReason(reason) if reason else None,
+            flags=tuple(data.get("flags", ())),
+            timings_ms=data.get("timings_ms", {}),
+        )

@@ -1,0 +1,139 @@
+"""Score generated ``Answer`` values against gold answers and evidence, offline.
+
+Per question: SQuAD exact match and token F1 (``squad``), citation precision/recall and
+answer support (``citations``); over the set: abstention precision/recall/F1
+(``abstention``). Means come with bootstrap 95% CIs, per-question scores are kept, and
+undefined values (citation scores of an abstention) are left out of a metric's mean.
+This module scores values; it never imports a generator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ragcore.evals.abstention import abstention_scores
+from ragcore.evals.citations import answer_supported, citation_precision, citation_recall
+from ragcore.evals.squad import exact_match, normalize, token_f1
+from ragcore.evals.stats import bootstrap_ci
+
+from ragcore.errors import SourceError
+from ragcore.types import Answer
+
+
+@dataclass(frozen=True)
+class GenerationExample:
+    """A question with its gold answers (none: unanswerable) and optional evidence ids
+    (chunk ids, document ids or BEIR corpus ids of passages that hold the answer)."""
+
+    id: str
+    question: str
+    answers: tuple[str, ...] = ()
+    evidence_ids: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "answers", tuple(self.answers))
+        object.__setattr__(self, "evidence_ids", frozenset(self.evidence_ids))
+
+    @property
+    def answerable(self) -> bool:
+        return any(normalize(a) for a in self.answers)
+
+
+def load_examples(path: str | Path) -> list[GenerationExample]:
+    """JSON lines: ``{"id", "question", "answers": [...], "evidence_ids": [...]}``."""
+    examples = []
+    n = 0
+    try:
+        with open(path) as fh:
+            for line in fh:
+                n += 1
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                examples.append(
+                    GenerationExample(
+                        str(row["id"]),
+                        row["question"],
+                        tuple(row.get("answers", ())),
+                        frozenset(map(str, row.get("evidence_ids", ()))),
+                    )
+                )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SourceError(
+            f"cannot read gold examples from {path} (line {n}): {exc!r}",
+            'write one JSON object per line: {"id", "question", "answers": [], "evidence_ids": []}',
+        ) from None
+    return examples
+
+
+def _mean_ci(values: dict[str, float]) -> tuple[float | None, list[float] | None]:
+    if not values:
+        return None, None
+    ci = bootstrap_ci(list(values.values()))
+    return ci.mean, [ci.low, ci.high]
+
+
+def score_answers(
+    examples: Sequence[GenerationExample], answers: Sequence[Answer]
+) -> dict[str, Any]:
+    """JSON-ready ``{"n", "n_answerable", "metrics", "ci95", "per_query", "abstention"}``;
+    every score on a 0-1 scale."""
+    if len(examples) != len(answers):
+        raise ValueError(f"{len(examples)} examples but {len(answers)} answers")
+    per_query: dict[str, dict[str, float]] = {
+        name: {}
+        for name in (
+            "exact",
+            "f1",
+            "hasans_exact",
+            "hasans_f1",
+            "noans_acc",
+            "citation_precision",
+            "citation_recall",
+            "answer_supported",
+        )
+    }
+    for ex, ans in zip(examples, answers, strict=True):
+        em, f1 = exact_match(ans.text, ex.answers), token_f1(ans.text, ex.answers)
+        per_query["exact"][ex.id], per_query["f1"][ex.id] = em, f1
+        if ex.answerable:
+            per_query["hasans_exact"][ex.id], per_query["hasans_f1"][ex.id] = em, f1
+        else:
+            per_query["noans_acc"][ex.id] = float(ans.abstained)
+            continue  # nothing to ground: an answer to an unanswerable question is just wrong
+        for name, fn in (
+            ("citation_precision", citation_precision),
+            ("citation_recall", citation_recall),
+        ):
+            value = fn(ans, ex.evidence_ids, ex.answers)
+            if value is not None:
+                per_query[name][ex.id] = value
+        supported = answer_supported(ans)
+        if supported is not None:
+            per_query["answer_supported"][ex.id] = supported
+    metrics: dict[str, float | None] = {}
+    ci95: dict[str, list[float] | None] = {}
+    for name, values in per_query.items():
+        metrics[name], ci95[name] = _mean_ci(values)
+    abst = abstention_scores([a.abstained for a in answers], [e.answerable for e in examples])
+    metrics |= {
+        "abstention_precision": abst.precision,
+        "abstention_recall": abst.recall,
+        "abstention_f1": abst.f1,
+    }
+    return {
+        "n": len(examples),
+        "n_answerable": sum(e.answerable for e in examples),
+        "metrics": metrics,
+        "ci95": ci95,
+        "per_query": per_query,
+        "abstention": {
+            "abstained": abst.abstained,
+            "unanswerable": abst.unanswerable,
+            "correct": abst.correct,
+        },
+    }

@@ -26,17 +26,20 @@ from ragcore.types import Answer
 
 @dataclass(frozen=True)
 class GenerationExample:
-    """A question with its gold answers (none: unanswerable) and optional evidence ids
-    (chunk ids, document ids or BEIR corpus ids of passages that hold the answer)."""
+    """A question with its gold answers (none: unanswerable), optional evidence ids (chunk
+    ids, document ids or BEIR corpus ids of passages that hold the answer) and optional gold
+    passage texts (``contexts``, used by ragas' text-based context metrics)."""
 
     id: str
     question: str
     answers: tuple[str, ...] = ()
     evidence_ids: frozenset[str] = field(default_factory=frozenset)
+    contexts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "answers", tuple(self.answers))
         object.__setattr__(self, "evidence_ids", frozenset(self.evidence_ids))
+        object.__setattr__(self, "contexts", tuple(self.contexts))
 
     @property
     def answerable(self) -> bool:
@@ -44,7 +47,8 @@ class GenerationExample:
 
 
 def load_examples(path: str | Path) -> list[GenerationExample]:
-    """JSON lines: ``{"id", "question", "answers": [...], "evidence_ids": [...]}``."""
+    """JSON lines: ``{"id", "question", "answers": [...], "evidence_ids": [...],
+    "contexts": [...]}``; only ``id`` and ``question`` are required."""
     examples = []
     n = 0
     try:
@@ -60,6 +64,7 @@ def load_examples(path: str | Path) -> list[GenerationExample]:
                         row["question"],
                         tuple(row.get("answers", ())),
                         frozenset(map(str, row.get("evidence_ids", ()))),
+                        tuple(row.get("contexts", ())),
                     )
                 )
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -27,6 +27,7 @@ def add_eval_parser(sub: Any) -> None:
     r.add_argument("--k", default="10,100", help="cut-offs, e.g. 10,100")
     r.add_argument("--json", type=Path, help="write the full result (per-query scores) here")
     r.add_argument("--trec-dir", type=Path, help="write TREC run files here")
+    r.add_argument("--report", type=Path, help="write an HTML (.html) or markdown (.md) report")
     r.add_argument("--cache", type=Path, default=Path(".ragcore-eval"), help="index cache dir")
     r.add_argument(
         "--fail-under",
@@ -45,6 +46,14 @@ def add_eval_parser(sub: Any) -> None:
     c.add_argument("b", type=Path)
     c.add_argument("--mode", help="mode to compare (default: each mode present in both)")
     c.add_argument("--json", action="store_true")
+
+    rp = ev.add_parser("report", help="HTML/markdown report with plots from eval JSON files")
+    rp.add_argument("results", type=Path, nargs="+", help="--json outputs of eval retrieval")
+    rp.add_argument("--out", type=Path, required=True, help="report.html or report.md")
+    rp.add_argument("--metric", help="metric of the per-query scatter (default ndcg@10)")
+    rp.add_argument(
+        "--pair", nargs=2, metavar=("A", "B"), help="the two runs of the scatter (mode names)"
+    )
 
 
 def _ks(text: str) -> list[int]:
@@ -73,9 +82,32 @@ def _check_thresholds(items: list[str]) -> None:
             raise ConfigError(f"bad --fail-under {item!r}", "use METRIC=VALUE, e.g. ndcg@10=0.6")
 
 
+def _load_result(path: Path) -> dict[str, Any]:
+    try:
+        result = json.loads(path.read_text())
+        result["runs"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"cannot read eval results from {path}: {exc!r}",
+            "pass --json outputs of `ragcore eval retrieval`",
+        ) from None
+    return result
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ragcore.evals.report import build_report
+
+    results = [(p.stem, _load_result(p)) for p in args.results]
+    path = build_report(results, args.out, args.metric, tuple(args.pair) if args.pair else None)
+    out.print(f"report written to {path}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.eval_command == "compare":
         return _compare(args)
+    if args.eval_command == "report":
+        return _report(args)
     from ragcore.evals.retrieval_eval import run_retrieval_eval, threshold_failures
 
     ks = _ks(args.k)
@@ -123,6 +155,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     reused = [m for m, r in result["runs"].items() if r["run_cached"]]
     if reused:
         out.print(f"runs reused from cache: {', '.join(reused)} (--no-cache to search again)")
+    if args.report:
+        from ragcore.evals.report import build_report
+
+        out.print(f"report written to {build_report([(result['dataset'], result)], args.report)}")
     failures = threshold_failures(result, args.fail_under)
     for f in failures:
         err.print(f"[bold red]below threshold:[/] {f}")
@@ -132,13 +168,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from ragcore.evals.retrieval_eval import compare_runs
 
-    try:
-        a, b = json.loads(args.a.read_text()), json.loads(args.b.read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"cannot read eval results: {exc}",
-            "pass two --json outputs of `ragcore eval retrieval`",
-        ) from None
+    a, b = _load_result(args.a), _load_result(args.b)
     pairs = [(args.mode, args.mode)] if args.mode else [(m, m) for m in a["runs"] if m in b["runs"]]
     if not pairs and len(a["runs"]) == 1 and len(b["runs"]) == 1:
         pairs = [(next(iter(a["runs"])), next(iter(b["runs"])))]

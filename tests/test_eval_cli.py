@@ -103,3 +103,46 @@ def test_eval_bad_arguments(tmp_path: Path, dataset: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert "bad --k" in err and "METRIC=VALUE" in err and "no qrels for split 'dev'" in err
     assert "Traceback" not in err
+
+
+def test_eval_rerun_reuses_cached_runs_and_report(tmp_path: Path, dataset: Path, capsys) -> None:
+    cache = tmp_path / "cache"
+    args = ["eval", "retrieval", str(dataset), "--k", "1,3", "--cache", str(cache), "-q"]
+    args += ["--mode", "bm25", "--mode", "dense"]
+    cold, warm, fresh = (tmp_path / f"{n}.json" for n in ("cold", "warm", "fresh"))
+    assert main([*args, "--json", str(cold)]) == 0
+    assert main([*args, "--json", str(warm), "--report", str(tmp_path / "r.html")]) == 0
+    assert main([*args, "--json", str(fresh), "--no-cache"]) == 0
+    c, w, f = (json.loads(p.read_text()) for p in (cold, warm, fresh))
+    assert [r["run_cached"] for r in c["runs"].values()] == [False, False]
+    assert [r["run_cached"] for r in w["runs"].values()] == [True, True]
+    assert [r["run_cached"] for r in f["runs"].values()] == [False, False]
+    for mode in ("bm25", "dense"):
+        assert w["runs"][mode]["per_query"] == c["runs"][mode]["per_query"]
+        assert f["runs"][mode]["per_query"] == c["runs"][mode]["per_query"]
+    curve = c["runs"]["dense"]["recall_curve"]
+    assert list(curve) == ["1", "2", "3"]
+    assert curve["1"] == c["runs"]["dense"]["metrics"]["recall@1"]
+    assert curve["1"] <= curve["2"] <= curve["3"] == 1.0
+    assert "runs reused from cache: bm25, dense" in capsys.readouterr().out
+
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("data:image/png;base64,") == 2  # recall curves + per-query scatter
+    assert "<td>bm25</td>" in page and "<td>dense</td>" in page and "paired randomization" in page
+
+    md = tmp_path / "cmp.md"
+    assert main(["eval", "report", str(cold), str(fresh), "--out", str(md)]) == 0
+    text = md.read_text()
+    assert "| cold:bm25 |" in text and "| fresh:dense |" in text
+    pngs = sorted((tmp_path / "cmp-files").glob("*.png"))
+    assert len(pngs) == 2 and all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs)
+    for bad in (
+        ["eval", "report", str(cold), "--out", str(tmp_path / "r.pdf")],
+        ["eval", "report", str(cold), "--out", str(md), "--metric", "ndcg@50"],
+        ["eval", "report", str(cold), "--out", str(md), "--pair", "bm25", "colbert"],
+        ["eval", "report", str(tmp_path / "nope.json"), "--out", str(md)],
+    ):
+        capsys.readouterr()
+        assert main(bad) == 2, bad
+        err = capsys.readouterr().err
+        assert "hint:" in err and "Traceback" not in err

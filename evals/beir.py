@@ -21,11 +21,21 @@ class BeirDataset:
     name: str
 
     @classmethod
-    def open(cls, root: str | Path) -> BeirDataset:
+    def open(cls, root: str | Path, need_corpus: bool = True) -> BeirDataset:
         path = Path(root)
-        if not (path / "corpus.jsonl").is_file():
-            raise SourceError(f"{path} has no corpus.jsonl", "point to a folder in BEIR layout")
+        if need_corpus and not (path / "corpus.jsonl").is_file():
+            raise SourceError(
+                f"{path} has no corpus.jsonl",
+                "point to a folder in BEIR layout, or pass --index to score an existing index",
+            )
+        if not (path / "queries.jsonl").is_file():
+            raise SourceError(f"{path} has no queries.jsonl", "point to a folder in BEIR layout")
         return cls(path, path.resolve().name)
+
+    @property
+    def synthetic(self) -> bool:
+        """Written by ``ragcore eval synthesize``: scores are a proxy."""
+        return (self.root / "synthetic.json").is_file()
 
     def queries(self) -> dict[str, str]:
         with open(self.root / "queries.jsonl") as fh:

@@ -53,11 +53,12 @@ def write_trec(path: Path, run: dict[str, list[tuple[str, float]]], tag: str) ->
 RECALL_CURVE_KS = (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 500, 1000)
 
 
-def _run_key(index_dir: Path, search_config: Any, queries: dict[str, str], depth: int) -> str:
-    """Cache key of one mode's run: index, resolved search settings, queries, depth, version."""
+def _run_key(index_key: str, search_config: Any, queries: dict[str, str], depth: int) -> str:
+    """Cache key of one mode's run: index state, resolved search settings, queries, depth and
+    ragcore version."""
     h = hashlib.sha256(
         json.dumps(
-            [str(index_dir.name), asdict(search_config), depth, ragcore.__version__],
+            [index_key, asdict(search_config), depth, ragcore.__version__],
             sort_keys=True,
             default=str,
         ).encode()
@@ -72,14 +73,14 @@ def _ranked_run(
     mode: str,
     queries: dict[str, str],
     depth: int,
-    index_dir: Path,
+    index_key: str,
     use_cache: bool,
     progress: Progress,
 ) -> tuple[dict[str, list[tuple[str, float]]], bool]:
-    """Document rankings for every query; reused from ``index_dir/eval-runs`` when the index,
+    """Document rankings for every query; reused from ``<index>/eval-runs`` when the index,
     the resolved search settings and the queries are unchanged."""
-    key = _run_key(index_dir, index.search_config_for(mode), queries, depth)
-    path = index_dir / "eval-runs" / f"{key}.json"
+    key = _run_key(index_key, index.search_config_for(mode), queries, depth)
+    path = index.directory / "eval-runs" / f"{key}.json"
     if use_cache and path.is_file():
         cached = json.loads(path.read_text())
         return {q: [(d, s) for d, s in docs] for q, docs in cached.items()}, True
@@ -95,6 +96,48 @@ def _ranked_run(
     return run, False
 
 
+def score_modes(
+    index: Index,
+    index_key: str,
+    queries: dict[str, str],
+    qrels: dict[str, dict[str, float]],
+    modes: Sequence[str],
+    ks: Sequence[int],
+    trec_dir: Path | None = None,
+    quiet: bool = False,
+    use_cache: bool = True,
+) -> dict[str, Any]:
+    """Run each mode over ``queries`` on an open index and score it against ``qrels``."""
+    depth = max(ks)
+    metrics = default_metrics(ks)
+    curve_ks = [k for k in RECALL_CURVE_KS if k <= depth]
+    runs: dict[str, Any] = {}
+    with Progress(quiet) as progress:
+        for mode in modes:
+            t = time.perf_counter()
+            run, cached = _ranked_run(index, mode, queries, depth, index_key, use_cache, progress)
+            search_seconds = time.perf_counter() - t
+            ranked = {q: [d for d, _ in docs] for q, docs in run.items()}
+            per_query = evaluate(ranked, qrels, metrics)
+            curve = evaluate(ranked, qrels, [f"recall@{k}" for k in curve_ks])
+            cis = {m: bootstrap_ci(list(v.values())) for m, v in per_query.items()}
+            runs[mode] = {
+                "metrics": {m: ci.mean for m, ci in cis.items()},
+                "ci95": {m: [ci.low, ci.high] for m, ci in cis.items()},
+                "per_query": per_query,
+                "recall_curve": {
+                    str(k): sum(curve[f"recall@{k}"].values()) / max(len(qrels), 1)
+                    for k in curve_ks
+                },
+                "run_cached": cached,
+                "search_ms_per_query": 1000 * search_seconds / max(len(run), 1),
+            }
+            if trec_dir is not None:
+                trec_dir.mkdir(parents=True, exist_ok=True)
+                write_trec(trec_dir / f"{mode.replace('+', '_')}.trec", run, f"ragcore-{mode}")
+    return runs
+
+
 def run_retrieval_eval(
     dataset_dir: str | Path,
     split: str,
@@ -105,58 +148,45 @@ def run_retrieval_eval(
     config: IndexConfig | None = None,
     quiet: bool = False,
     use_cache: bool = True,
+    index_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Index the corpus (or reuse the cached index), run each mode, score it.
 
+    With ``index_dir`` the dataset needs no corpus: its queries run against that existing
+    index, and qrels name ragcore document ids (as ``ragcore eval synthesize`` writes them).
     Returns the JSON-ready result: per mode, mean metrics with bootstrap 95% CIs, per-query
     scores, a mean recall@k curve and timings."""
-    ds = BeirDataset.open(dataset_dir)
+    ds = BeirDataset.open(dataset_dir, need_corpus=index_dir is None)
     all_queries, qrels = ds.queries(), ds.qrels(split)
     qrels = {q: r for q, r in qrels.items() if q in all_queries}
     queries = {q: all_queries[q] for q in qrels}
-    config = config or IndexConfig()
     t0 = time.perf_counter()
-    index_dir = cache_dir / f"{ds.name}-{corpus_key(ds, config)}"
-    depth = max(ks)
-    metrics = default_metrics(ks)
-    curve_ks = [k for k in RECALL_CURVE_KS if k <= depth]
-    runs: dict[str, Any] = {}
-    with Index.open(index_dir, config=config, create=True) as index:
-        report = index.ingest([ds.connector()], quiet=quiet)
+    if index_dir is None:
+        config = config or IndexConfig()
+        key = f"{ds.name}-{corpus_key(ds, config)}"
+        index = Index.open(cache_dir / key, config=config, create=True)
+    else:
+        index = Index.open(index_dir)
+    with index:
+        if index_dir is None:
+            report = index.ingest([ds.connector()], quiet=quiet)
+            written = report.chunks_written
+        else:
+            status = index.status()
+            key = json.dumps([str(index_dir.resolve()), status.chunks, status.last_sync])
+            written = 0
         index_seconds = time.perf_counter() - t0
-        with Progress(quiet) as progress:
-            for mode in modes:
-                t = time.perf_counter()
-                run, cached = _ranked_run(
-                    index, mode, queries, depth, index_dir, use_cache, progress
-                )
-                search_seconds = time.perf_counter() - t
-                ranked = {q: [d for d, _ in docs] for q, docs in run.items()}
-                per_query = evaluate(ranked, qrels, metrics)
-                curve = evaluate(ranked, qrels, [f"recall@{k}" for k in curve_ks])
-                cis = {m: bootstrap_ci(list(v.values())) for m, v in per_query.items()}
-                runs[mode] = {
-                    "metrics": {m: ci.mean for m, ci in cis.items()},
-                    "ci95": {m: [ci.low, ci.high] for m, ci in cis.items()},
-                    "per_query": per_query,
-                    "recall_curve": {
-                        str(k): sum(curve[f"recall@{k}"].values()) / max(len(qrels), 1)
-                        for k in curve_ks
-                    },
-                    "run_cached": cached,
-                    "search_ms_per_query": 1000 * search_seconds / max(len(run), 1),
-                }
-                if trec_dir is not None:
-                    trec_dir.mkdir(parents=True, exist_ok=True)
-                    write_trec(trec_dir / f"{mode.replace('+', '_')}.trec", run, f"ragcore-{mode}")
+        runs = score_modes(index, key, queries, qrels, modes, ks, trec_dir, quiet, use_cache)
+        config = index.config
     return {
         "dataset": ds.name,
         "split": split,
         "n_queries": len(qrels),
+        "synthetic": ds.synthetic,
         "index": {
-            "path": str(index_dir),
-            "cached": report.chunks_written == 0,
-            "chunks_written": report.chunks_written,
+            "path": str(index.directory),
+            "cached": written == 0,
+            "chunks_written": written,
             "seconds": index_seconds,
             "config": asdict(config),
         },

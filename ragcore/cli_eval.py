@@ -30,6 +30,11 @@ def add_eval_parser(sub: Any) -> None:
     r.add_argument("--report", type=Path, help="write an HTML (.html) or markdown (.md) report")
     r.add_argument("--cache", type=Path, default=Path(".ragcore-eval"), help="index cache dir")
     r.add_argument(
+        "--index",
+        type=Path,
+        help="score this existing index instead of indexing corpus.jsonl (synthetic test sets)",
+    )
+    r.add_argument(
         "--fail-under",
         action="append",
         default=[],
@@ -46,6 +51,16 @@ def add_eval_parser(sub: Any) -> None:
     c.add_argument("b", type=Path)
     c.add_argument("--mode", help="mode to compare (default: each mode present in both)")
     c.add_argument("--json", action="store_true")
+
+    sy = ev.add_parser(
+        "synthesize", help="generate (question, gold document) pairs from an index's documents"
+    )
+    sy.add_argument("--index", type=Path, required=True, help="the index to draw passages from")
+    sy.add_argument("--out", type=Path, required=True, help="test-set folder to write")
+    sy.add_argument("--n", type=int, default=200, help="number of questions")
+    sy.add_argument("--seed", type=int, default=0)
+    sy.add_argument("--per-document", type=int, default=3, help="at most this many per doc")
+    sy.add_argument("--generator", default="template", help="a ragcore.question_generators plugin")
 
     rp = ev.add_parser("report", help="HTML/markdown report with plots from eval JSON files")
     rp.add_argument("results", type=Path, nargs="+", help="--json outputs of eval retrieval")
@@ -103,11 +118,39 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _synthesize(args: argparse.Namespace) -> int:
+    from ragcore import Index
+    from ragcore.evals.synthesis import synthesize, write_testset
+    from ragcore.plugins import PluginGroup, load
+
+    if args.n < 1:
+        raise ConfigError(f"bad --n {args.n}", "ask for at least one question")
+    generator = load(PluginGroup.QUESTION_GENERATORS, args.generator)()
+    with Index.open(args.index) as index:
+        questions = synthesize(index.chunks(), generator, args.n, args.seed, args.per_document)
+    if not questions:
+        raise ConfigError(
+            f"no question could be generated from {args.index}",
+            "the index holds no sentence the generator can ask about; ingest more text",
+        )
+    write_testset(args.out, questions)
+    out.print(
+        f"wrote {len(questions)} synthetic questions to {args.out} "
+        f"(generator {generator.name}); score them with:\n"
+        f"  ragcore eval retrieval {args.out} --split synthetic --index {args.index}"
+    )
+    if len(questions) < args.n:
+        err.print(f"[yellow]note:[/] asked for {args.n}, the documents gave {len(questions)}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.eval_command == "compare":
         return _compare(args)
     if args.eval_command == "report":
         return _report(args)
+    if args.eval_command == "synthesize":
+        return _synthesize(args)
     from ragcore.evals.retrieval_eval import run_retrieval_eval, threshold_failures
 
     ks = _ks(args.k)
@@ -126,7 +169,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         args.trec_dir,
         quiet=args.quiet,
         use_cache=not args.no_cache,
+        index_dir=args.index,
     )
+    if result["synthetic"]:
+        from ragcore.evals.report import SYNTHETIC_NOTE
+
+        err.print(f"[yellow]note:[/] {SYNTHETIC_NOTE}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1))

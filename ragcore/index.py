@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,12 @@ from ragcore.errors import EmptyIndexError, IncompatibleIndexError, IndexNotFoun
 from ragcore.ledger import Ledger
 from ragcore.progress import Progress
 from ragcore.protocols import Connector, Embedder, Reranker
-from ragcore.search import SearchResult, run_search
+from ragcore.search import SearchResult, chunk_from_payload, run_search
 from ragcore.sparse import Bm25Encoder
 from ragcore.store import VectorStore, open_store
 from ragcore.store.base import FilterValue
 from ragcore.sync import Syncer, SyncReport
+from ragcore.types import Chunk
 
 LEDGER_FILE = "ledger.sqlite"
 
@@ -222,6 +223,16 @@ class Index:
                 "ingest documents first: ragcore ingest PATH",
             )
         return result
+
+    def chunks(self, batch: int = 256) -> Iterator[Chunk]:
+        """Every indexed chunk, in id order (stable across calls on an unchanged index)."""
+        offset: Any = None
+        while True:
+            records, offset = self.store.scroll(batch, offset)
+            for r in records:
+                yield chunk_from_payload(r.id, r.payload)
+            if offset is None:
+                return
 
     def status(self) -> IndexStatus:
         documents, chunks = self.ledger.counts()

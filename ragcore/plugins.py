@@ -19,6 +19,7 @@ class PluginGroup(StrEnum):
     CONNECTORS = "ragcore.connectors"
     EMBEDDERS = "ragcore.embedders"
     RERANKERS = "ragcore.rerankers"
+    QUESTION_GENERATORS = "ragcore.question_generators"
 
 
 @dataclass(frozen=True)

@@ -146,3 +146,20 @@ def test_upsert_is_idempotent(stores) -> None:
         n = store.count()
         store.upsert(_points()[:10])
         assert store.count() == n
+
+
+def test_scroll_pages_through_every_point(stores) -> None:
+    pages = []
+    for store in stores:
+        seen, offset = [], None
+        while True:
+            records, offset = store.scroll(7, offset)
+            assert len(records) <= 7
+            seen += records
+            if offset is None:
+                break
+        pages.append(seen)
+        assert len(seen) == store.count() == len({r.id for r in seen})
+    edge, client = pages
+    assert [r.id for r in edge] == [r.id for r in client]
+    assert [dict(r.payload) for r in edge] == [dict(r.payload) for r in client]

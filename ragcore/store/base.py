@@ -38,6 +38,14 @@ class ScoredPoint:
 
 
 @dataclass(frozen=True)
+class Record:
+    """A stored chunk's id and payload, as returned by ``scroll``."""
+
+    id: str
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class StoreQuery:
     """Dense only, sparse only, or both fused in the engine (prefetch + RRF/DBSF)."""
 
@@ -73,6 +81,10 @@ class VectorStore(Protocol):
     def query_batch(self, queries: Sequence[StoreQuery]) -> list[list[ScoredPoint]]: ...
 
     def count(self, filters: Mapping[str, FilterValue] | None = None) -> int: ...
+
+    def scroll(self, limit: int, offset: Any = None) -> tuple[list[Record], Any]:
+        """A page of stored chunks in id order and the offset of the next (None at the end)."""
+        ...
 
     def flush(self) -> None: ...
 

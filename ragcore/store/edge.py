@@ -14,6 +14,7 @@ from ragcore.store.base import (
     DENSE,
     SPARSE,
     FilterValue,
+    Record,
     ScoredPoint,
     StoredPoint,
     StoreQuery,
@@ -139,6 +140,12 @@ class EdgeStore:
 
     def count(self, filters: Mapping[str, FilterValue] | None = None) -> int:
         return int(self._shard.count(qe.CountRequest(filter=_filter(filters), exact=True)))
+
+    def scroll(self, limit: int, offset: Any = None) -> tuple[list[Record], Any]:
+        points, next_offset = self._shard.scroll(
+            qe.ScrollRequest(offset=offset, limit=limit, with_payload=True)
+        )
+        return [Record(str(p.id), p.payload or {}) for p in points], next_offset
 
     def optimize(self) -> None:
         """Run the engine's optimizers (vacuum, merge, index build) until none is due."""

@@ -12,6 +12,7 @@ from ragcore.store.base import (
     DENSE,
     SPARSE,
     FilterValue,
+    Record,
     ScoredPoint,
     StoredPoint,
     StoreQuery,
@@ -169,6 +170,12 @@ class QdrantServerStore:
                 self.collection, count_filter=self._filter(filters), exact=True
             ).count
         )
+
+    def scroll(self, limit: int, offset: Any = None) -> tuple[list[Record], Any]:
+        points, next_offset = self._client.scroll(
+            self.collection, limit=limit, offset=offset, with_payload=True, with_vectors=False
+        )
+        return [Record(str(p.id), p.payload or {}) for p in points], next_offset
 
     @staticmethod
     def drop(config: StoreConfig) -> None:

@@ -23,6 +23,19 @@ from ragcore.evals.stats import bootstrap_ci
 from ragcore.errors import SourceError
 from ragcore.types import Answer
 
+PER_QUESTION_METRICS = (
+    "exact",
+    "f1",
+    "hasans_exact",
+    "hasans_f1",
+    "noans_acc",
+    "citation_precision",
+    "citation_recall",
+    "answer_supported",
+)
+SET_METRICS = ("abstention_precision", "abstention_recall", "abstention_f1")
+METRICS = PER_QUESTION_METRICS + SET_METRICS
+
 
 @dataclass(frozen=True)
 class GenerationExample:
@@ -89,19 +102,7 @@ def score_answers(
     every score on a 0-1 scale."""
     if len(examples) != len(answers):
         raise ValueError(f"{len(examples)} examples but {len(answers)} answers")
-    per_query: dict[str, dict[str, float]] = {
-        name: {}
-        for name in (
-            "exact",
-            "f1",
-            "hasans_exact",
-            "hasans_f1",
-            "noans_acc",
-            "citation_precision",
-            "citation_recall",
-            "answer_supported",
-        )
-    }
+    per_query: dict[str, dict[str, float]] = {name: {} for name in PER_QUESTION_METRICS}
     for ex, ans in zip(examples, answers, strict=True):
         em, f1 = exact_match(ans.text, ex.answers), token_f1(ans.text, ex.answers)
         per_query["exact"][ex.id], per_query["f1"][ex.id] = em, f1

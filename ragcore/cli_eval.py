@@ -62,6 +62,17 @@ def add_eval_parser(sub: Any) -> None:
     sy.add_argument("--per-document", type=int, default=3, help="at most this many per doc")
     sy.add_argument("--generator", default="template", help="a ragcore.question_generators plugin")
 
+    an = ev.add_parser(
+        "answers", help="score generated answers (EM/F1, abstention, citation grounding)"
+    )
+    an.add_argument("gold", type=Path, help='JSON lines {"id","question","answers","evidence_ids"}')
+    an.add_argument(
+        "answers", type=Path, help="JSON lines of Answer.to_json() (ragcore ask --json), with id"
+    )
+    an.add_argument("--json", type=Path, help="write scores (per question too) here")
+    an.add_argument("--ragas", action="store_true", help="add ragas' offline metrics")
+    an.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE")
+
     rp = ev.add_parser("report", help="HTML/markdown report with plots from eval JSON files")
     rp.add_argument("results", type=Path, nargs="+", help="--json outputs of eval retrieval")
     rp.add_argument("--out", type=Path, required=True, help="report.html or report.md")
@@ -83,13 +94,20 @@ def _ks(text: str) -> list[int]:
     return ks
 
 
-def _check_thresholds(items: list[str]) -> None:
+def _check_thresholds(items: list[str], generation: bool = False) -> None:
+    from ragcore.evals.generation_eval import METRICS as GENERATION_METRICS
     from ragcore.evals.metrics import parse_metric
 
     for item in items:
         name, sep, value = item.partition("=")
         try:
-            parse_metric(name)
+            if generation and name not in GENERATION_METRICS:
+                raise ConfigError(
+                    f"unknown metric {name!r} in --fail-under {item!r}",
+                    f"use one of {', '.join(GENERATION_METRICS)}",
+                )
+            if not generation:
+                parse_metric(name)
             float(value)
         except ValueError:
             sep = ""
@@ -144,6 +162,74 @@ def _synthesize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_answers(path: Path, ids: list[str]) -> list[Any]:
+    """Answers matched to gold ids by their ``id`` field, or by line order without one."""
+    from ragcore.types import Answer
+
+    try:
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        by_id = {str(r["id"]): Answer.from_json(r) for r in rows if "id" in r}
+        if by_id:
+            missing = [i for i in ids if i not in by_id]
+            if missing:
+                raise ConfigError(
+                    f"{len(missing)} gold questions have no answer in {path} (e.g. {missing[0]})",
+                    "answer every gold question, or drop it from the gold file",
+                )
+            return [by_id[i] for i in ids]
+        if len(rows) != len(ids):
+            raise ConfigError(
+                f"{path} has {len(rows)} answers for {len(ids)} gold questions",
+                'give each answer line the "id" of its gold question',
+            )
+        return [Answer.from_json(r) for r in rows]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"cannot read answers from {path}: {exc!r}",
+            "write one Answer JSON per line (ragcore ask --json output) with an id field",
+        ) from None
+
+
+def _answers(args: argparse.Namespace) -> int:
+    from ragcore.evals.generation_eval import load_examples, score_answers
+
+    _check_thresholds(args.fail_under, generation=True)
+    examples = load_examples(args.gold)
+    answers = _read_answers(args.answers, [e.id for e in examples])
+    result = score_answers(examples, answers)
+    if args.ragas:
+        from ragcore.evals.ragas_bridge import answer_samples, run_ragas
+
+        result["ragas"] = run_ragas(answer_samples(examples, answers))
+    t = Table(
+        title=f"{args.answers.name}: {result['n']} questions, {result['n_answerable']} answerable"
+    )
+    for col in ("metric", "mean", "95% CI"):
+        t.add_column(col, justify="right")
+    for name, value in result["metrics"].items():
+        ci = result["ci95"].get(name)
+        t.add_row(
+            name,
+            "n/a" if value is None else f"{value:.4f}",
+            f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "",
+        )
+    for name, value in result.get("ragas", {}).get("metrics", {}).items():
+        t.add_row(f"ragas {name}", "n/a" if value is None else f"{value:.4f}", "")
+    out.print(t)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=1))
+    failures = []
+    for item in args.fail_under:
+        name, _, value = item.partition("=")
+        got = result["metrics"].get(name)
+        if got is None or got < float(value):
+            failures.append(f"{name} = {got} < {float(value)}")
+    for f in failures:
+        err.print(f"[bold red]below threshold:[/] {f}")
+    return 1 if failures else 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.eval_command == "compare":
         return _compare(args)
@@ -151,6 +237,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _report(args)
     if args.eval_command == "synthesize":
         return _synthesize(args)
+    if args.eval_command == "answers":
+        return _answers(args)
     from ragcore.evals.retrieval_eval import run_retrieval_eval, threshold_failures
 
     ks = _ks(args.k)

@@ -191,3 +191,35 @@ def test_stand_in_generator_on_demo_index(demo_index: Index) -> None:
     assert m["answer_supported"] == 1.0  # an extracted sentence always occurs in its passage
     assert m["citation_precision"] == 1.0, [a.text for a in answers]
     assert 0 < m["hasans_f1"] < 1  # whole sentences against short golds
+
+
+def test_cli_eval_answers(tmp_path, capsys) -> None:
+    from ragcore.cli import main
+
+    hits = [hit(1, "Pro costs $8 per user per month."), hit(2, "Community is free.")]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        '{"id": "a", "question": "price of pro?", "answers": ["$8 per user"]}\n'
+        '{"id": "c", "question": "who founded Lumen?", "answers": []}\n'
+    )
+    got = tmp_path / "answers.jsonl"
+    rows = [
+        {"id": "c", **answer(None, hits, []).to_json()},  # out of order: matched by id
+        {"id": "a", **answer("$8 per user", hits, [1]).to_json()},
+    ]
+    got.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "scores.json"
+    args = ["eval", "answers", str(gold), str(got), "--json", str(out), "--ragas"]
+    assert main(args) == 0
+    r = json.loads(out.read_text())
+    assert r["metrics"]["exact"] == 1.0 and r["metrics"]["noans_acc"] == 1.0
+    assert r["metrics"]["citation_precision"] == 1.0
+    assert r["ragas"]["metrics"]["exact_match"] == 1.0
+    assert main([*args[:4], "--fail-under", "f1=0.99"]) == 0
+    assert main([*args[:4], "--fail-under", "citation_recall=1.01"]) == 1
+    capsys.readouterr()
+    assert main([*args[:4], "--fail-under", "bleu=0.5"]) == 2
+    assert "use one of exact, f1" in capsys.readouterr().err
+    got.write_text(json.dumps({"id": "a", **rows[1]}) + "\n")
+    assert main(args[:4]) == 2
+    assert "1 gold questions have no answer" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from ragcore.evals.generation_eval import GenerationExample, score_answers
 from ragcore.evals.metrics import evaluate
 from ragcore.evals.retrieval_eval import default_metrics
-from ragcore.evals.stats import bootstrap_ci
+from ragcore.evals.stats import bootstrap_cis
 from rich.console import Console
 from rich.table import Table
 
@@ -58,15 +58,18 @@ def main() -> None:
     t = _time(lambda: evaluate(run, qrels, ["ndcg@10"]), args.repeats)
     rows.append(("ragcore evaluate, ndcg@10 only", t))
     per_query = evaluate(run, qrels, metrics)
-    t = _time(lambda: [bootstrap_ci(list(v.values())) for v in per_query.values()], args.repeats)
+    t = _time(
+        lambda: bootstrap_cis({m: list(v.values()) for m, v in per_query.items()}), args.repeats
+    )
     rows.append((f"bootstrap 95% CIs, {len(metrics)} metrics", t))
     try:
         import pytrec_eval
 
+        int_qrels = {q: {d: int(r) for d, r in rel.items()} for q, rel in qrels.items()}
         scored = {q: {d: float(args.depth - i) for i, d in enumerate(r)} for q, r in run.items()}
         measures = {"ndcg_cut", "recall", "P", "map_cut", "recip_rank", "success", "Rprec"}
         t = _time(
-            lambda: pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(scored),
+            lambda: pytrec_eval.RelevanceEvaluator(int_qrels, measures).evaluate(scored),
             max(1, args.repeats // 2),
         )
         rows.append(("pytrec_eval (same run, its standard cut-offs)", t))

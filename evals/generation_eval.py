@@ -18,7 +18,7 @@ from typing import Any
 from ragcore.evals.abstention import abstention_scores
 from ragcore.evals.citations import answer_supported, citation_precision, citation_recall
 from ragcore.evals.squad import exact_match, normalize, token_f1
-from ragcore.evals.stats import bootstrap_ci
+from ragcore.evals.stats import bootstrap_cis
 
 from ragcore.errors import SourceError
 from ragcore.types import Answer
@@ -88,13 +88,6 @@ def load_examples(path: str | Path) -> list[GenerationExample]:
     return examples
 
 
-def _mean_ci(values: dict[str, float]) -> tuple[float | None, list[float] | None]:
-    if not values:
-        return None, None
-    ci = bootstrap_ci(list(values.values()))
-    return ci.mean, [ci.low, ci.high]
-
-
 def score_answers(
     examples: Sequence[GenerationExample], answers: Sequence[Answer]
 ) -> dict[str, Any]:
@@ -123,8 +116,11 @@ def score_answers(
             per_query["answer_supported"][ex.id] = supported
     metrics: dict[str, float | None] = {}
     ci95: dict[str, list[float] | None] = {}
+    cis = bootstrap_cis({name: list(v.values()) for name, v in per_query.items()})
     for name, values in per_query.items():
-        metrics[name], ci95[name] = _mean_ci(values)
+        defined = bool(values)
+        metrics[name] = cis[name].mean if defined else None
+        ci95[name] = [cis[name].low, cis[name].high] if defined else None
     abst = abstention_scores([a.abstained for a in answers], [e.answerable for e in examples])
     metrics |= {
         "abstention_precision": abst.precision,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,15 @@ def scatter_png(a: tuple[str, dict[str, Any]], b: tuple[str, dict[str, Any]], me
     xs, ys = [pa[q] for q in shared], [pb[q] for q in shared]
     wins = sum(y > x for x, y in zip(xs, ys, strict=True))
     losses = sum(y < x for x, y in zip(xs, ys, strict=True))
+    counts = Counter((round(x, 4), round(y, 4)) for x, y in zip(xs, ys, strict=True))
+    points = sorted(counts)
     fig, ax = plt.subplots(figsize=(5, 5))
-    ax.scatter(xs, ys, s=10, alpha=0.5)
+    ax.scatter(
+        [p[0] for p in points],
+        [p[1] for p in points],
+        s=[12 * counts[p] ** 0.5 for p in points],  # area grows with the queries at a point
+        alpha=0.5,
+    )
     ax.plot([0, 1], [0, 1], color="grey", linewidth=1)
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)

@@ -13,7 +13,7 @@ from typing import Any
 
 from ragcore.evals.beir import BeirDataset
 from ragcore.evals.metrics import evaluate, parse_metric
-from ragcore.evals.stats import bootstrap_ci, paired_randomization_test
+from ragcore.evals.stats import bootstrap_cis, paired_randomization_test
 
 import ragcore
 from ragcore import Index, IndexConfig
@@ -120,7 +120,7 @@ def score_modes(
             ranked = {q: [d for d, _ in docs] for q, docs in run.items()}
             per_query = evaluate(ranked, qrels, metrics)
             curve = evaluate(ranked, qrels, [f"recall@{k}" for k in curve_ks])
-            cis = {m: bootstrap_ci(list(v.values())) for m, v in per_query.items()}
+            cis = bootstrap_cis({m: list(v.values()) for m, v in per_query.items()})
             runs[mode] = {
                 "metrics": {m: ci.mean for m, ci in cis.items()},
                 "ci95": {m: [ci.low, ci.high] for m, ci in cis.items()},

@@ -32,3 +32,21 @@ def test_randomization_test_detects_shift_and_not_noise() -> None:
     assert paired_randomization_test(a, a).p_value == pytest.approx(1.0)
     with pytest.raises(ValueError, match="differ in length"):
         paired_randomization_test([1, 2], [1])
+
+
+def test_bootstrap_cis_share_resamples_and_match_the_textbook_gather() -> None:
+    from ragcore.evals.stats import bootstrap_cis
+
+    rng = np.random.default_rng(5)
+    a, b = rng.random(700), rng.integers(0, 2, 700).astype(float)
+    cis = bootstrap_cis({"a": a.tolist(), "b": b.tolist(), "short": [1.0, 0.0]}, resamples=500)
+    for name, x in (("a", a), ("b", b)):
+        # the definition: resample queries with replacement, take the mean, read percentiles
+        idx = np.random.default_rng(0).integers(0, x.size, size=(500, x.size))
+        low, high = np.quantile(x[idx].mean(axis=1), [0.025, 0.975])
+        assert (cis[name].low, cis[name].high) == pytest.approx((low, high), abs=1e-12)
+        alone = bootstrap_ci(x.tolist(), resamples=500)
+        assert (alone.mean, alone.low, alone.high) == pytest.approx(
+            (cis[name].mean, cis[name].low, cis[name].high), abs=1e-12
+        )
+    assert cis["short"].n == 2 and 0.0 <= cis["short"].low <= cis["short"].high <= 1.0

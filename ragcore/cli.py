@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ragcore import plugins
+from ragcore.cli_ask import add_ask_parser, cmd_ask
 from ragcore.cli_eval import add_eval_parser, cmd_eval
 from ragcore.config import Fusion, RerankFusion, SearchConfig, Settings
 from ragcore.errors import ConfigError, RagcoreError
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plugins", help="list installed connectors, embedders and rerankers")
     p.add_argument("--json", action="store_true")
 
+    add_ask_parser(sub, _common)
     add_eval_parser(sub)
     return ap
 
@@ -285,6 +287,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "plugins": cmd_plugins,
     "eval": cmd_eval,
+    "ask": lambda args: cmd_ask(args, _settings(args)),
 }
 
 

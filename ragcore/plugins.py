@@ -20,6 +20,7 @@ class PluginGroup(StrEnum):
     EMBEDDERS = "ragcore.embedders"
     RERANKERS = "ragcore.rerankers"
     QUESTION_GENERATORS = "ragcore.question_generators"
+    GENERATORS = "ragcore.generators"
 
 
 @dataclass(frozen=True)

@@ -62,3 +62,20 @@ class ConnectorFactory(Protocol):
 
     @staticmethod
     def accepts(source: str) -> bool: ...
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """What a ``ragcore.generators`` plugin builds: turns chat messages into a reply.
+
+    ``on_token`` receives decoded text pieces as they are produced (for streaming); the return
+    value is the whole reply."""
+
+    name: str
+
+    def generate(
+        self,
+        messages: Sequence[dict[str, str]],
+        max_new_tokens: int = 64,
+        on_token: Callable[[str], None] | None = None,
+    ) -> str: ...

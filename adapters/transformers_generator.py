@@ -1,0 +1,98 @@
+"""Generators over local transformers causal LMs: any model directory, and the packaged
+SmolLM2-135M-Instruct base. Greedy decoding; tokens stream through ``on_token``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ragcore.errors import PluginError
+
+
+class TransformersGenerator:
+    """A local causal LM directory (``config.json``, weights, tokenizer with a chat template)."""
+
+    def __init__(
+        self, path: str | Path, name: str | None = None, threads: int | None = None
+    ) -> None:
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError:
+            raise PluginError(
+                "the generator needs torch and transformers", "pip install 'ragcore[generate]'"
+            ) from None
+        self.path = Path(path)
+        if not (self.path / "config.json").is_file():
+            raise PluginError(
+                f"{self.path} is not a transformers model directory (no config.json)",
+                "pass a folder saved with save_pretrained",
+            )
+        if threads:
+            torch.set_num_threads(threads)
+        self.name = name or self.path.name
+        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+        self.model = AutoModelForCausalLM.from_pretrained(self.path, dtype=torch.float32)
+        self.model.eval()
+        self._torch = torch
+
+    def _input_ids(self, messages: Sequence[dict[str, str]]) -> Any:
+        ids = self.tokenizer.apply_chat_template(
+            list(messages), add_generation_prompt=True, return_tensors="pt"
+        )
+        return ids if self._torch.is_tensor(ids) else ids["input_ids"]
+
+    def generate(
+        self,
+        messages: Sequence[dict[str, str]],
+        max_new_tokens: int = 64,
+        on_token: Callable[[str], None] | None = None,
+    ) -> str:
+        from transformers.generation.streamers import BaseStreamer
+
+        tokenizer = self.tokenizer
+
+        class _Stream(BaseStreamer):
+            """Decodes the growing reply and passes on only the new text."""
+
+            def __init__(self) -> None:
+                self.prompt_seen, self.ids, self.text = False, [], ""
+
+            def put(self, value: Any) -> None:
+                if not self.prompt_seen:  # the first call carries the prompt
+                    self.prompt_seen = True
+                    return
+                self.ids += value.reshape(-1).tolist()
+                text = tokenizer.decode(self.ids, skip_special_tokens=True)
+                if (
+                    on_token is not None
+                    and len(text) > len(self.text)
+                    and not text.endswith("\ufffd")
+                ):
+                    on_token(text[len(self.text) :])
+                    self.text = text
+
+            def end(self) -> None:
+                pass
+
+        ids = self._input_ids(messages)
+        with self._torch.inference_mode():
+            out = self.model.generate(
+                ids,
+                attention_mask=self._torch.ones_like(ids),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                streamer=_Stream() if on_token is not None else None,
+                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+            )
+        return tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
+
+
+class SmolLM2(TransformersGenerator):
+    """The packaged SmolLM2-135M-Instruct (converted once to safetensors)."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        from ragcore.adapters.base_model import BASE_NAME, base_model_dir
+
+        super().__init__(base_model_dir(), name=BASE_NAME, threads=threads)

@@ -1,0 +1,115 @@
+"""``ask``: retrieve, rerank, hand numbered passages to a generator, parse its cited answer,
+and guard it. Returns an ``Answer``; the generator is any ``Generator`` plugin."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ragcore.errors import ConfigError
+from ragcore.grounding import GuardMode, best_supporting, support
+from ragcore.prompting import build_messages, parse_reply
+from ragcore.protocols import Generator
+from ragcore.types import AbstainReason, Answer, Citation, Hit
+
+if TYPE_CHECKING:
+    from ragcore.index import Index
+
+
+@dataclass(frozen=True)
+class AskConfig:
+    """How ``ask`` builds and checks an answer.
+
+    - ``passages``: hits shown to the generator, numbered 1..n.
+    - ``mode``: retrieval mode (``"hybrid+rerank"`` gives the gate a rerank score).
+    - ``min_rerank_score``: retrieval gate; below it, abstain without generating (None: off).
+    - ``guard``: what to do with an answer its cited passages do not support.
+    - ``min_support``: share of the answer's key tokens that must occur in its citations.
+    """
+
+    passages: int = 3
+    mode: str = "hybrid+rerank"
+    min_rerank_score: float | None = None
+    guard: GuardMode = GuardMode.ABSTAIN
+    min_support: float = 0.6
+    max_new_tokens: int = 48
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "guard", GuardMode(self.guard))
+        if self.passages < 1 or self.max_new_tokens < 1:
+            raise ConfigError("passages and max_new_tokens must be >= 1", "fix the [ask] settings")
+        if not 0.0 <= self.min_support <= 1.0:
+            raise ConfigError(f"min_support {self.min_support} is not in [0, 1]", "use e.g. 0.6")
+
+
+def answer_from_reply(
+    question: str, hits: tuple[Hit, ...], reply: str, config: AskConfig
+) -> Answer:
+    """Parse a generator's reply and apply the grounding guard."""
+    parsed = parse_reply(reply, len(hits))
+    if parsed.answer is None:
+        return Answer(question, None, (), hits, abstain_reason=AbstainReason.NO_ANSWER)
+    flags: list[str] = []
+    if parsed.invalid:
+        flags.append("invalid_citation")
+    cited = list(parsed.cited)
+    if not cited and (n := best_supporting(parsed.answer, hits, config.min_support)):
+        cited, flags = [n], [*flags, "inferred_citation"]
+    supported = bool(cited) and (
+        support(parsed.answer, [hits[n - 1] for n in cited]) >= config.min_support
+    )
+    if not supported and config.guard is GuardMode.ABSTAIN:
+        return Answer(question, None, (), hits, abstain_reason=AbstainReason.UNSUPPORTED)
+    if not supported and config.guard is GuardMode.FLAG:
+        flags.append("unsupported")
+    citations = tuple(Citation(n, hits[n - 1].chunk.id, hits[n - 1].chunk.source) for n in cited)
+    return Answer(question, parsed.answer, citations, hits, flags=tuple(flags))
+
+
+def ask(
+    index: Index,
+    generator: Generator,
+    question: str,
+    config: AskConfig | None = None,
+    on_token: Callable[[str], None] | None = None,
+) -> Answer:
+    config = config or AskConfig()
+    if not question.strip():
+        raise ConfigError("the question is empty", 'ask something, e.g. ragcore ask "..."')
+    t0 = time.perf_counter()
+    hits = tuple(index.search(question, k=config.passages, mode=config.mode).hits)
+    t1 = time.perf_counter()
+    timings = {"retrieve": 1000 * (t1 - t0)}
+    best = max((h.scores.get("rerank", float("-inf")) for h in hits), default=float("-inf"))
+    if not hits or (config.min_rerank_score is not None and best < config.min_rerank_score):
+        timings["total"] = timings["retrieve"]
+        return Answer(
+            question, None, (), hits, AbstainReason.LOW_RETRIEVAL_SCORE, timings_ms=timings
+        )
+    first: list[float] = []
+
+    def stream(piece: str) -> None:
+        if not first:
+            first.append(time.perf_counter())
+        if on_token is not None:
+            on_token(piece)
+
+    reply = generator.generate(build_messages(question, hits), config.max_new_tokens, stream)
+    t2 = time.perf_counter()
+    timings |= {
+        "first_token": 1000 * ((first[0] if first else t2) - t1),
+        "generate": 1000 * (t2 - t1),
+        "total": 1000 * (t2 - t0),
+    }
+    answer = answer_from_reply(question, hits, reply, config)
+    return Answer(
+        answer.question,
+        answer.text,
+        answer.citations,
+        answer.hits,
+        answer.abstain_reason,
+        answer.flags,
+        timings,
+    )

@@ -1,0 +1,74 @@
+"""``ragcore ask``: retrieve, rerank, generate a cited answer (streamed), or abstain."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+
+from ragcore.ask import AskConfig, ask
+from ragcore.grounding import GuardMode
+from ragcore.plugins import PluginGroup, load
+
+out = Console(soft_wrap=True)
+
+DEFAULT_GENERATOR = "smollm2-135m-instruct"
+
+
+def add_ask_parser(sub: Any, common: Any) -> None:
+    p = sub.add_parser("ask", help="answer a question from the index, citing passages")
+    p.add_argument("question")
+    p.add_argument("--generator", default=DEFAULT_GENERATOR, help="a ragcore.generators plugin")
+    p.add_argument("--model", help="model directory, for --generator transformers")
+    p.add_argument("--passages", type=int, default=3, help="passages shown (default 3)")
+    p.add_argument("--mode", default="hybrid+rerank", help="retrieval mode (default hybrid+rerank)")
+    p.add_argument("--guard", choices=[g.value for g in GuardMode], default="abstain")
+    p.add_argument("--min-support", type=float, default=0.6, help="guard: share of key tokens")
+    p.add_argument(
+        "--min-rerank-score", type=float, help="abstain without generating below this score"
+    )
+    p.add_argument("--max-new-tokens", type=int, default=48)
+    common(p)
+
+
+def load_generator(name: str, model: str | None) -> Any:
+    factory = load(PluginGroup.GENERATORS, name)
+    return factory(model) if model else factory()
+
+
+def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
+    from ragcore.index import Index
+
+    config = AskConfig(
+        passages=args.passages,
+        mode=args.mode,
+        min_rerank_score=args.min_rerank_score,
+        guard=GuardMode(args.guard),
+        min_support=args.min_support,
+        max_new_tokens=args.max_new_tokens,
+    )
+    generator = load_generator(args.generator, args.model)
+    stream = None if args.json else (lambda piece: (sys.stdout.write(piece), sys.stdout.flush()))
+    with Index.open(settings.index_dir, store=settings.store, search=settings.search) as index:
+        answer = ask(index, generator, args.question, config, on_token=stream)
+    if args.json:
+        out.print_json(json.dumps(answer.to_json()))
+        return 0
+    sys.stdout.write("\n")
+    if answer.abstained:
+        out.print(f"[bold]I don't know.[/] ({answer.abstain_reason})")
+    else:
+        if answer.flags:
+            out.print(f"[yellow]flags:[/] {', '.join(answer.flags)}")
+        out.print(f"[bold]answer:[/] {answer.text}")
+        for c in answer.citations:
+            out.print(f"  [{c.n}] {c.source}")
+    t = answer.timings_ms
+    out.print(
+        f"[dim]retrieve {t.get('retrieve', 0):.0f} ms, first token {t.get('first_token', 0):.0f}"
+        f" ms, total {t.get('total', 0):.0f} ms[/]"
+    )
+    return 0

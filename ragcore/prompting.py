@@ -1,0 +1,65 @@
+"""The reader's prompt and reply formats.
+
+Prompt: a system instruction, then the numbered passages and the question. Reply: a short
+answer followed by citations like ``[1][3]``, or exactly ``ABSTAIN_REPLY`` when the passages
+do not hold the answer. ``parse_reply`` turns a reply into (answer or None, cited numbers).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ragcore.types import Hit
+
+ABSTAIN_REPLY = "I don't know."
+
+SYSTEM = (
+    "Answer the question using only the numbered passages. Reply with a short answer copied "
+    "from the passages, then cite the passages you used like [1]. If the passages do not "
+    f"contain the answer, reply exactly: {ABSTAIN_REPLY}"
+)
+
+_CITATION = re.compile(r"\[(\d{1,3})\]")
+_ABSTAIN = re.compile(
+    r"^\W*(i\s+(do\s*n[o']?t|don'?t|cannot|can'?t)\s+(know|tell|find|answer)|"
+    r"unanswerable|no answer|not (stated|mentioned|given|found))",
+    re.IGNORECASE,
+)
+
+
+def passage_block(hits: Sequence[Hit]) -> str:
+    parts = []
+    for n, hit in enumerate(hits, start=1):
+        title = " > ".join(hit.chunk.heading_path)
+        head = f"[{n}] ({title}) " if title else f"[{n}] "
+        parts.append(head + " ".join(hit.chunk.text.split()))
+    return "\n\n".join(parts)
+
+
+def build_messages(question: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
+    user = f"Passages:\n{passage_block(hits)}\n\nQuestion: {question.strip()}"
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+@dataclass(frozen=True)
+class ParsedReply:
+    answer: str | None  # None: the reply abstains
+    cited: tuple[int, ...]  # passage numbers in order of first mention, valid ones only
+    invalid: tuple[int, ...] = ()  # numbers that name no passage
+
+
+def parse_reply(reply: str, n_passages: int) -> ParsedReply:
+    text = reply.strip()
+    if not text or _ABSTAIN.match(text):
+        return ParsedReply(None, ())
+    numbers = [int(m) for m in _CITATION.findall(text)]
+    cited = tuple(dict.fromkeys(n for n in numbers if 1 <= n <= n_passages))
+    invalid = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= n_passages))
+    answer = _CITATION.sub("", text)
+    answer = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(answer.split())).strip()
+    answer = re.sub(r"^(answer|a)\s*:\s*", "", answer, flags=re.IGNORECASE)
+    if not answer.strip(" .,;:"):
+        return ParsedReply(None, (), invalid)
+    return ParsedReply(answer, cited, invalid)

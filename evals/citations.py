@@ -17,14 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from ragcore.evals.squad import normalize
+from ragcore.evals.squad import contains_span
 
 from ragcore.types import Answer, Hit
-
-
-def _contains(passage: str, span: str) -> bool:
-    span = normalize(span)
-    return bool(span) and f" {span} " in f" {normalize(passage)} "
 
 
 def supports(hit: Hit, evidence_ids: Collection[str], golds: Sequence[str]) -> bool:
@@ -33,7 +28,7 @@ def supports(hit: Hit, evidence_ids: Collection[str], golds: Sequence[str]) -> b
         return True
     if str(chunk.metadata.get("beir_id", "")) in evidence_ids:
         return True
-    return any(_contains(chunk.text, g) for g in golds)
+    return any(contains_span(chunk.text, g) for g in golds)
 
 
 def citation_precision(
@@ -62,4 +57,4 @@ def citation_recall(
 def answer_supported(answer: Answer) -> float | None:
     if answer.text is None:
         return None
-    return float(any(_contains(h.chunk.text, answer.text) for h in answer.cited_hits))
+    return float(any(contains_span(h.chunk.text, answer.text) for h in answer.cited_hits))

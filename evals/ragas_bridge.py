@@ -163,7 +163,8 @@ def run_ragas(
         )
     per_sample: dict[str, list[float]] = {}
     for metric in chosen:
-        usable = [s for s in samples if _has_inputs(s, metric)]
+        mask = [_has_inputs(s, metric) for s in samples]
+        usable = [s for s, ok in zip(samples, mask, strict=True) if ok]
         scores = iter(
             ragas.evaluate(
                 ragas.EvaluationDataset(usable),
@@ -175,9 +176,7 @@ def run_ragas(
             if usable
             else []
         )
-        per_sample[metric.value] = [
-            float(next(scores)) if _has_inputs(s, metric) else math.nan for s in samples
-        ]
+        per_sample[metric.value] = [float(next(scores)) if ok else math.nan for ok in mask]
     means = {}
     for name, values in per_sample.items():
         kept = [v for v in values if not math.isnan(v)]

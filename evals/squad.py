@@ -36,6 +36,12 @@ def _golds(golds: Sequence[str]) -> list[str]:
     return kept or [""]
 
 
+def contains_span(passage: str, span: str) -> bool:
+    """``span`` occurs in ``passage``, both normalized, on token boundaries (a non-empty span)."""
+    span = normalize(span)
+    return bool(span) and f" {span} " in f" {normalize(passage)} "
+
+
 def exact_match(prediction: str | None, golds: Sequence[str]) -> float:
     pred = normalize(prediction or "")
     return float(max(pred == normalize(g) for g in _golds(golds)))

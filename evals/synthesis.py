@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ragcore.evals.squad import normalize
+from ragcore.evals.squad import contains_span, normalize
 
 from ragcore.types import Chunk
 
@@ -118,8 +118,7 @@ class PromptedQuestionGenerator:
         if not q or not a:
             return []
         answer = a.group(1).strip().strip("\"'")
-        span = normalize(answer)
-        if not span or f" {span} " not in f" {normalize(chunk.text)} ":
+        if not contains_span(chunk.text, answer):
             return []
         return [QAPair(q.group(1).strip(), answer)]
 

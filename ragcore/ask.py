@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ragcore.errors import ConfigError
@@ -103,13 +103,4 @@ def ask(
         "generate": 1000 * (t2 - t1),
         "total": 1000 * (t2 - t0),
     }
-    answer = answer_from_reply(question, hits, reply, config)
-    return Answer(
-        answer.question,
-        answer.text,
-        answer.citations,
-        answer.hits,
-        answer.abstain_reason,
-        answer.flags,
-        timings,
-    )
+    return replace(answer_from_reply(question, hits, reply, config), timings_ms=timings)

@@ -89,10 +89,32 @@ class TransformersGenerator:
         return tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
 
 
-class SmolLM2(TransformersGenerator):
-    """The packaged SmolLM2-135M-Instruct (converted once to safetensors)."""
+def transformers_model(path: str | Path, threads: int | None = None) -> Any:
+    """The ``transformers`` plugin: any local model folder. A folder with a
+    ``reader_config.json`` (e.g. a merged adapter export) reads with span-constrained,
+    calibrated decoding; any other generates freely."""
+    from ragcore.adapters.decoding import READER_CONFIG_FILE, ReaderConfig
+    from ragcore.adapters.registry import ReaderGenerator
 
-    def __init__(self, threads: int | None = None) -> None:
-        from ragcore.adapters.base_model import BASE_NAME, base_model_dir
+    plain = TransformersGenerator(path, threads=threads)
+    if not (plain.path / READER_CONFIG_FILE).is_file():
+        return plain
+    return ReaderGenerator(plain.name, plain.model, plain.tokenizer, ReaderConfig.load(plain.path))
 
-        super().__init__(base_model_dir(), name=BASE_NAME, threads=threads)
+
+def SmolLM2(adapter: str | Path | None = "default", threads: int | None = None) -> Any:
+    """The ``smollm2-135m-instruct`` plugin: the packaged base (converted once to
+    safetensors) with a reader adapter, the shipped one by default; ``adapter=None`` or
+    ``"none"`` gives the bare base model."""
+    from ragcore.adapters.base_model import BASE_NAME, base_model_dir
+    from ragcore.adapters.registry import DEFAULT_ADAPTER, AdapterRegistry
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    if adapter is None or str(adapter).lower() == "none":
+        return TransformersGenerator(base_model_dir(), name=BASE_NAME)
+    registry = AdapterRegistry(base_model_dir(), BASE_NAME)
+    name = registry.load(DEFAULT_ADAPTER if adapter == "default" else adapter)
+    return registry.reader(name)

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ragcore import plugins
+from ragcore.cli_adapters import add_adapters_parser, cmd_adapters
 from ragcore.cli_ask import add_ask_parser, cmd_ask
 from ragcore.cli_eval import add_eval_parser, cmd_eval
 from ragcore.config import Fusion, RerankFusion, SearchConfig, Settings
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ask_parser(sub, _common)
     add_eval_parser(sub)
+    add_adapters_parser(sub)
     return ap
 
 
@@ -287,6 +289,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "plugins": cmd_plugins,
     "eval": cmd_eval,
+    "adapters": cmd_adapters,
     "ask": lambda args: cmd_ask(args, _settings(args)),
 }
 

@@ -29,18 +29,46 @@ _ABSTAIN = re.compile(
 )
 
 
-def passage_block(hits: Sequence[Hit]) -> str:
+def passage_block(passages: Sequence[tuple[str, str]]) -> str:
+    """Number ``(title, text)`` passages 1..n, one paragraph each."""
     parts = []
-    for n, hit in enumerate(hits, start=1):
-        title = " > ".join(hit.chunk.heading_path)
+    for n, (title, text) in enumerate(passages, start=1):
         head = f"[{n}] ({title}) " if title else f"[{n}] "
-        parts.append(head + " ".join(hit.chunk.text.split()))
+        parts.append(head + " ".join(text.split()))
     return "\n\n".join(parts)
 
 
-def build_messages(question: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
-    user = f"Passages:\n{passage_block(hits)}\n\nQuestion: {question.strip()}"
+def reader_messages(question: str, passages: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    """The chat messages for ``(title, text)`` passages: what training and inference share."""
+    user = f"Passages:\n{passage_block(passages)}\n\nQuestion: {question.strip()}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def build_messages(question: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
+    return reader_messages(
+        question, [(" > ".join(hit.chunk.heading_path), hit.chunk.text) for hit in hits]
+    )
+
+
+_NUMBERED = re.compile(r"^\[(\d{1,3})\] (?:\([^\n]*?\) )?(.*)$")
+
+
+def passages_in(messages: Sequence[dict[str, str]]) -> list[str]:
+    """The passage texts (without number and title) of a prompt built by ``reader_messages``;
+    empty when the last user message is not in that form."""
+    user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+    if not user.startswith("Passages:\n") or "\n\nQuestion: " not in user:
+        return []
+    block = user[len("Passages:\n") : user.rindex("\n\nQuestion: ")]
+    found = [_NUMBERED.match(part) for part in block.split("\n\n")]
+    return [m.group(2) for m in found if m]
+
+
+def target_reply(answer: str | None, cited: int | None) -> str:
+    """The reply a reader is trained to give: ``answer [n]`` or the abstention."""
+    if answer is None or cited is None:
+        return ABSTAIN_REPLY
+    return f"{answer.strip()} [{cited}]"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from tiny_models import tiny_model
 
 from ragcore import AbstainReason, Chunk, Hit, Index
 from ragcore.ask import AskConfig, answer_from_reply, ask
@@ -128,59 +129,6 @@ def test_ask_over_the_demo_index(demo_index: Index) -> None:
     assert gated.abstain_reason is AbstainReason.LOW_RETRIEVAL_SCORE and len(gen.calls) == 1
     with pytest.raises(Exception, match="question is empty"):
         ask(demo_index, gen, "  ")
-
-
-def tiny_model(folder: Path) -> Path:
-    """A randomly initialised 2-layer Llama with a word-level tokenizer and a chat template."""
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    words = [
-        "port",
-        "gateway",
-        "the",
-        "is",
-        "9000",
-        "reset",
-        "minutes",
-        "[1]",
-        "[2]",
-        "[3]",
-        "question",
-        "passages",
-        "answer",
-    ]
-    vocab = {w: i for i, w in enumerate(["<unk>", "<pad>", "<s>", "</s>", *words])}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="<unk>",
-        pad_token="<pad>",
-        bos_token="<s>",
-        eos_token="</s>",
-    )
-    fast.chat_template = (
-        "{% for m in messages %}{{ m['role'] }} {{ m['content'] }} {% endfor %}"
-        "{% if add_generation_prompt %}answer {% endif %}"
-    )
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        pad_token_id=1,
-        bos_token_id=2,
-        eos_token_id=3,
-    )
-    LlamaForCausalLM(config).save_pretrained(folder)
-    fast.save_pretrained(folder)
-    return folder
 
 
 def test_transformers_generator_streams_what_it_returns(tmp_path: Path) -> None:

@@ -1,0 +1,191 @@
+"""Reader decoding: calibrated abstention from token probabilities, then span-constrained
+greedy decoding.
+
+1. **Abstention.** The reply "I don't know." is scored by teacher forcing on top of the
+   prompt's KV cache: ``p_abstain = P(abstention reply | prompt)``, the product of its token
+   probabilities. The reader abstains when ``p_abstain >= abstain_threshold``, a threshold
+   calibrated on held-out articles (``calibrate_threshold``), in the spirit of the null-score
+   threshold of extractive SQuAD 2.0 readers (Devlin et al., "BERT", 2019, section 4.3).
+2. **Span-constrained decoding.** Otherwise the answer is decoded greedily, but each step
+   keeps the most likely of the ``top_k`` next tokens whose text keeps the answer a verbatim
+   substring of some passage; it stops at end-of-turn, at a citation bracket, or when no
+   candidate continues a span. The citation is then the passage that holds the span, so
+   every answer is copied and correctly cited by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from ragcore.errors import ConfigError
+from ragcore.prompting import ABSTAIN_REPLY
+
+READER_CONFIG_FILE = "reader_config.json"
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    """How an adapter decodes; saved as ``reader_config.json`` beside the adapter."""
+
+    constrained: bool = True
+    abstain_threshold: float | None = 0.5  # None: no probability gate, plain greedy reply
+    top_k: int = 20
+    max_answer_tokens: int = 32
+
+    def __post_init__(self) -> None:
+        t = self.abstain_threshold
+        if t is not None and not 0.0 <= t <= 1.0:
+            raise ConfigError(f"abstain_threshold {t} is not in [0, 1]", "calibrate it, e.g. 0.5")
+        if self.top_k < 1 or self.max_answer_tokens < 1:
+            raise ConfigError("top_k and max_answer_tokens must be >= 1", "fix reader_config")
+
+    def save(self, folder: Path) -> None:
+        (folder / READER_CONFIG_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> ReaderConfig:
+        path = folder / READER_CONFIG_FILE
+        if not path.is_file():
+            return cls()
+        raw = json.loads(path.read_text())
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A decoded reply with the evidence for the abstention decision."""
+
+    answer: str | None  # the span (None: nothing decodable)
+    cited: int | None  # 1-based passage holding the span
+    p_abstain: float
+
+    def reply(self, threshold: float | None) -> str:
+        if self.answer is None or (threshold is not None and self.p_abstain >= threshold):
+            return ABSTAIN_REPLY
+        return f"{self.answer} [{self.cited}]" if self.cited else self.answer
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def read(
+    model: Any,
+    tokenizer: Any,
+    prompt_ids: Sequence[int],
+    passages: Sequence[str],
+    config: ReaderConfig,
+    *,
+    decode_when_abstaining: bool = True,
+    on_token: Callable[[str], None] | None = None,
+) -> Reading:
+    """Score the abstention, then decode a span (see the module docstring)."""
+    import torch
+    from transformers import DynamicCache
+
+    device = next(model.parameters()).device
+    cache = DynamicCache()
+    with torch.inference_mode():
+        ids = torch.tensor([list(prompt_ids)], device=device)
+        logits = model(input_ids=ids, past_key_values=cache, use_cache=True).logits[0, -1]
+        abstain = tokenizer(ABSTAIN_REPLY, add_special_tokens=False)["input_ids"]
+        follow = model(
+            input_ids=torch.tensor([abstain], device=device), past_key_values=cache, use_cache=True
+        ).logits[0]
+        steps = torch.cat([logits[None], follow[:-1]]).log_softmax(-1)
+        p_abstain = math.exp(float(steps[torch.arange(len(abstain)), torch.tensor(abstain)].sum()))
+        cache.crop(-len(abstain))  # back to the prompt alone
+        threshold = config.abstain_threshold
+        if not decode_when_abstaining and threshold is not None and p_abstain >= threshold:
+            if on_token is not None:
+                on_token(ABSTAIN_REPLY)
+            return Reading(None, None, p_abstain)
+        texts = [_norm(p) for p in passages]
+        answer_ids: list[int] = []
+        answer = ""
+        stop_ids = {tokenizer.eos_token_id, *_special_ids(tokenizer)}
+        for _ in range(config.max_answer_tokens):
+            choice = _next_token(tokenizer, logits, answer_ids, answer, texts, stop_ids, config)
+            if choice is None:
+                break
+            token, text = choice
+            if on_token is not None and text.strip():
+                on_token(text[len(answer) :] if answer else text.lstrip())
+            answer_ids.append(token)
+            answer = text
+            logits = model(
+                input_ids=torch.tensor([[token]], device=device),
+                past_key_values=cache,
+                use_cache=True,
+            ).logits[0, -1]
+    span = _norm(answer).strip()
+    if not span:
+        return Reading(None, None, p_abstain)
+    cited = next((n for n, t in enumerate(texts, start=1) if span in t), None)
+    if on_token is not None and cited is not None:
+        on_token(f" [{cited}]")
+    return Reading(span, cited, p_abstain)
+
+
+def _special_ids(tokenizer: Any) -> list[int]:
+    return [i for i in getattr(tokenizer, "all_special_ids", []) if i is not None]
+
+
+def _next_token(
+    tokenizer: Any,
+    logits: Any,
+    answer_ids: list[int],
+    answer: str,
+    texts: Sequence[str],
+    stop_ids: set[int],
+    config: ReaderConfig,
+) -> tuple[int, str] | None:
+    """The best next token and the answer text it gives; None to stop."""
+    import torch
+
+    for token in torch.topk(logits, config.top_k).indices.tolist():
+        if token in stop_ids:
+            if answer.strip():
+                return None
+            continue
+        text = tokenizer.decode([*answer_ids, token], skip_special_tokens=True)
+        if answer.strip() and text[len(answer) :].lstrip().startswith(("[", "\n")):
+            return None  # the model moves on to the citation: the span is complete
+        if not config.constrained:
+            return token, text
+        candidate = _norm(text).strip()
+        if not candidate:
+            continue
+        if text.endswith("\ufffd") or any(candidate in t for t in texts):
+            return token, text
+    return None
+
+
+def calibrate_threshold(
+    p_abstain: Sequence[float],
+    answer_f1: Sequence[float],
+    answerable: Sequence[bool],
+    grid: Sequence[float] | None = None,
+) -> tuple[float, float]:
+    """The threshold that maximizes mean SQuAD 2.0 F1 over held-out questions, and that F1.
+
+    A question scores ``answer_f1`` when answered and 1/0 when it abstains on an
+    unanswerable/answerable question."""
+    if not (len(p_abstain) == len(answer_f1) == len(answerable)) or not p_abstain:
+        raise ConfigError("calibration needs one score per question", "pass held-out questions")
+    grid = grid or [i / 100 for i in range(1, 100)]
+    best = (0.5, -1.0)
+    for t in grid:
+        total = sum(
+            (0.0 if ok else 1.0) if p >= t else (f if ok else 0.0)
+            for p, f, ok in zip(p_abstain, answer_f1, answerable, strict=True)
+        )
+        if total / len(p_abstain) > best[1]:
+            best = (t, total / len(p_abstain))
+    return best

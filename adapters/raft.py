@@ -1,0 +1,168 @@
+"""Read-and-abstain training examples from SQuAD 2.0-style data, RAFT style.
+
+RAFT (Zhang et al., "RAFT: Adapting Language Model to Domain Specific RAG", 2024) trains a
+reader on the gold passage mixed with distractors, and on some questions whose passages lack
+the answer, so that it learns to find the answer among noise and to say when it is absent.
+Here every example is a question, one to a few ``(title, text)`` passages and a target: the
+answer copied from the passage that holds it plus that passage's number, or ``None`` to
+abstain. SQuAD 2.0's unanswerable questions give abstentions with the gold paragraph; RAFT's
+"gold dropped" examples give abstentions with distractors only.
+
+Splits are by article, never by question, so that validation paragraphs are unseen.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ragcore.evals.squad import contains_span
+
+from ragcore.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    answers: tuple[str, ...]  # empty: unanswerable from its paragraph
+    paragraph: int  # index into the article's paragraphs
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    paragraphs: tuple[str, ...]
+    questions: tuple[Question, ...]
+
+
+@dataclass(frozen=True)
+class ReaderExample:
+    """One question with numbered passages; ``answer`` None means the reply abstains."""
+
+    id: str
+    question: str
+    passages: tuple[tuple[str, str], ...]  # (title, text), numbered 1..n in the prompt
+    answer: str | None
+    cited: int | None  # 1-based number of the passage holding the answer
+    golds: tuple[str, ...] = field(default=())  # every accepted answer, for scoring
+
+    def __post_init__(self) -> None:
+        if (self.answer is None) != (self.cited is None):
+            raise ValueError("an example has both an answer and its passage number, or neither")
+        if self.cited is not None and not 1 <= self.cited <= len(self.passages):
+            raise ValueError(f"cited passage {self.cited} is not among {len(self.passages)}")
+
+
+def load_squad(path: str | Path) -> list[Article]:
+    """Articles of a SQuAD (1.1 or 2.0) JSON file, with a clear error for anything else."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))["data"]
+        articles = []
+        for article in data:
+            paragraphs, questions = [], []
+            for n, paragraph in enumerate(article["paragraphs"]):
+                paragraphs.append(paragraph["context"])
+                for qa in paragraph["qas"]:
+                    impossible = qa.get("is_impossible", False)
+                    answers = () if impossible else tuple(a["text"] for a in qa["answers"])
+                    questions.append(Question(str(qa["id"]), qa["question"], answers, n))
+            articles.append(Article(article.get("title", ""), tuple(paragraphs), tuple(questions)))
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist", "pass a SQuAD JSON file") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{path} is not SQuAD JSON ({type(exc).__name__}: {exc})",
+            "expected {'data': [{'title', 'paragraphs': [{'context', 'qas': [...]}]}]}",
+        ) from None
+    if not articles:
+        raise ConfigError(f"{path} holds no articles", "pass a SQuAD JSON file with data")
+    return articles
+
+
+def split_articles(
+    articles: Sequence[Article], names: Iterable[str]
+) -> tuple[list[Article], list[Article]]:
+    """(articles not named, articles named); every name must exist."""
+    wanted = set(names)
+    missing = wanted - {a.title for a in articles}
+    if missing:
+        raise ConfigError(
+            f"no article titled {', '.join(sorted(missing))}",
+            f"choose from: {', '.join(a.title for a in articles)}",
+        )
+    return [a for a in articles if a.title not in wanted], [
+        a for a in articles if a.title in wanted
+    ]
+
+
+def gold_examples(articles: Sequence[Article]) -> list[ReaderExample]:
+    """Each question with its own paragraph only (the reader evaluation's setting)."""
+    examples = []
+    for article in articles:
+        for q in article.questions:
+            passage = (article.title, article.paragraphs[q.paragraph])
+            answer = _span(q, passage[1])
+            examples.append(
+                ReaderExample(
+                    q.id, q.text, (passage,), answer, None if answer is None else 1, q.answers
+                )
+            )
+    return examples
+
+
+def raft_examples(
+    articles: Sequence[Article],
+    *,
+    distractor_rate: float = 0.3,
+    drop_gold_rate: float = 0.08,
+    seed: int = 0,
+) -> list[ReaderExample]:
+    """Gold-paragraph examples; a share gets one distractor paragraph from the same article
+    (placed before or after the gold one), and a share of answerable questions loses its gold
+    paragraph to a distractor and becomes an abstention. Distractors never hold an answer."""
+    rng = random.Random(seed)
+    examples = []
+    for article in articles:
+        for q in article.questions:
+            gold = (article.title, article.paragraphs[q.paragraph])
+            answer = _span(q, gold[1])
+            others = [
+                (article.title, p)
+                for i, p in enumerate(article.paragraphs)
+                if i != q.paragraph and not any(contains_span(p, a) for a in q.answers)
+            ]
+            roll = rng.random()
+            if answer is not None and others and roll < drop_gold_rate:
+                examples.append(ReaderExample(q.id, q.text, (rng.choice(others),), None, None))
+            elif others and roll < drop_gold_rate + distractor_rate:
+                distractor = rng.choice(others)
+                if rng.random() < 0.5:
+                    passages, cited = (gold, distractor), 1
+                else:
+                    passages, cited = (distractor, gold), 2
+                examples.append(
+                    ReaderExample(
+                        q.id, q.text, passages, answer, None if answer is None else cited, q.answers
+                    )
+                )
+            else:
+                examples.append(
+                    ReaderExample(
+                        q.id, q.text, (gold,), answer, None if answer is None else 1, q.answers
+                    )
+                )
+    rng.shuffle(examples)
+    return examples
+
+
+def _span(question: Question, paragraph: str) -> str | None:
+    """The gold answer most annotators gave (the shorter on a tie) among those that occur
+    verbatim in the paragraph (None: unanswerable)."""
+    counts = Counter(a.strip() for a in question.answers if a.strip() and a.strip() in paragraph)
+    return min(counts, key=lambda a: (-counts[a], len(a))) if counts else None

@@ -1,0 +1,193 @@
+"""Adapters on a tiny random model: RAFT examples, training, saving, the card, the registry
+(several adapters over one base, switched per request), merging, and reader decoding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ragcore.adapters.decoding import ReaderConfig, Reading, calibrate_threshold
+from ragcore.adapters.raft import gold_examples, load_squad, raft_examples, split_articles
+from ragcore.adapters.registry import AdapterInfo, AdapterRegistry, merge_adapter
+from ragcore.adapters.training import TrainConfig, model_fingerprint, train_adapter
+from tiny_models import fixture_words, squad_fixture, tiny_model
+
+from ragcore.errors import ConfigError
+from ragcore.prompting import ABSTAIN_REPLY, passages_in, reader_messages
+from ragcore.protocols import Generator
+
+
+@pytest.fixture(scope="module")
+def squad_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("squad") / "tiny-squad.json"
+    path.write_text(json.dumps(squad_fixture()))
+    return path
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_model(tmp_path_factory.mktemp("base") / "tiny-base", fixture_words())
+
+
+def test_squad_loading_and_article_split(squad_file: Path, tmp_path: Path) -> None:
+    articles = load_squad(squad_file)
+    assert [a.title for a in articles] == ["Gateways", "Rivers"]
+    train, held = split_articles(articles, ["Rivers"])
+    assert [a.title for a in train] == ["Gateways"] and [a.title for a in held] == ["Rivers"]
+    with pytest.raises(ConfigError, match="no article titled Nile"):
+        split_articles(articles, ["Nile"])
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"data": [{"paragraphs": [{"qas": []}]}]}')
+    with pytest.raises(ConfigError, match="is not SQuAD JSON"):
+        load_squad(bad)
+
+
+def test_raft_examples_mix_distractors_and_abstentions(squad_file: Path) -> None:
+    articles = load_squad(squad_file)
+    gold = gold_examples(articles)
+    assert len(gold) == 7 and sum(ex.answer is None for ex in gold) == 3
+    by_id = {ex.id: ex for ex in gold}
+    assert by_id["g1"].answer == "9000" and by_id["g1"].cited == 1
+    mixed = raft_examples(articles, distractor_rate=1.0, drop_gold_rate=0.0, seed=1)
+    two = [ex for ex in mixed if len(ex.passages) == 2]
+    assert two  # every question whose article has another paragraph got a distractor
+    for ex in two:
+        if ex.answer is not None:
+            assert ex.answer in ex.passages[ex.cited - 1][1]
+            other = ex.passages[2 - ex.cited][1]
+            assert ex.answer not in other  # distractors never hold the answer
+    dropped = raft_examples(articles, distractor_rate=0.0, drop_gold_rate=1.0, seed=1)
+    g1 = next(ex for ex in dropped if ex.id == "g1")
+    assert g1.answer is None and "9000" not in g1.passages[0][1]
+
+
+def test_passages_round_trip_through_the_prompt() -> None:
+    passages = [("Gateways", "The gateway listens  on port 9000 ."), ("", "Second one .")]
+    messages = reader_messages("Which port ?", passages)
+    assert passages_in(messages) == ["The gateway listens on port 9000 .", "Second one ."]
+    assert passages_in([{"role": "user", "content": "free text"}]) == []
+
+
+def _train(base: Path, examples: list, out: Path, seed: int = 0) -> Path:
+    config = TrainConfig(
+        rank=4,
+        alpha=8,
+        learning_rate=3e-2,
+        epochs=8,
+        grad_accum=1,
+        warmup_steps=0,
+        seed=seed,
+        save_dtype="float32",
+    )
+    result = train_adapter(
+        base, "tiny-base", examples, out, config, data={"note": "fixture"}, quiet=True
+    )
+    assert result.examples == len(examples) and result.steps == 8 * len(examples)
+    assert sum(result.losses[-3:]) < sum(result.losses[:3])  # it learned something
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_adapters(base: Path, squad_file: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One adapter trained to answer every question, one trained to abstain on every one."""
+    from dataclasses import replace
+
+    gold = [ex for ex in gold_examples(load_squad(squad_file)) if ex.answer is not None]
+    root = tmp_path_factory.mktemp("adapters")
+    answerer = _train(base, gold, root / "answerer")
+    abstainer = _train(
+        base, [replace(ex, answer=None, cited=None) for ex in gold], root / "abstainer"
+    )
+    return answerer, abstainer
+
+
+def test_training_writes_peft_files_and_a_card(base: Path, two_adapters) -> None:
+    answerer, _ = two_adapters
+    assert (answerer / "adapter_config.json").is_file()
+    assert (answerer / "adapter_model.safetensors").is_file()
+    card = json.loads((answerer / "training_card.json").read_text())
+    assert card["base_model"] == {"name": "tiny-base", "sha256": model_fingerprint(base)}
+    assert card["hyperparameters"]["rank"] == 4 and card["data"] == {"note": "fixture"}
+    assert card["training"]["examples"] == 4 and card["training"]["abstain_targets"] == 0
+    assert card["training"]["loss_last_10_steps"] < card["training"]["loss_first_10_steps"]
+    assert json.loads((answerer / "adapter_config.json").read_text())["r"] == 4
+
+
+def test_registry_switches_adapters_per_request(base: Path, two_adapters, squad_file) -> None:
+    answerer, abstainer = two_adapters
+    registry = AdapterRegistry(base, "tiny-base")
+    assert registry.load(answerer) == "answerer" and registry.load(abstainer) == "abstainer"
+    assert registry.names == ["answerer", "abstainer"]
+    ex = next(ex for ex in gold_examples(load_squad(squad_file)) if ex.id == "g1")
+    messages = reader_messages(ex.question, ex.passages)
+    config = ReaderConfig(abstain_threshold=0.5)
+    answer_gen = registry.reader("answerer", config)
+    abstain_gen = registry.reader("abstainer", config)
+    assert isinstance(answer_gen, Generator) and answer_gen.name == "tiny-base+answerer"
+    first = answer_gen.reading(messages)
+    refusal = abstain_gen.reading(messages)
+    assert refusal.p_abstain > 0.5 > first.p_abstain
+    assert abstain_gen.generate(messages) == ABSTAIN_REPLY
+    reply = answer_gen.generate(messages)
+    assert reply.endswith("[1]") and reply[: -len(" [1]")] in ex.passages[0][1]
+    again = answer_gen.reading(messages)  # switching back gives the same numbers
+    assert again.p_abstain == pytest.approx(first.p_abstain, abs=1e-6)
+    assert again.answer == first.answer
+    bare = registry.reader(None, config).reading(messages)
+    assert bare.p_abstain not in (pytest.approx(first.p_abstain), pytest.approx(refusal.p_abstain))
+
+
+def test_merge_gives_the_same_model_as_base_plus_adapter(
+    base: Path, two_adapters, squad_file: Path, tmp_path: Path
+) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    answerer, _ = two_adapters
+    registry = AdapterRegistry(base, "tiny-base")
+    registry.load(answerer)
+    merged_dir = merge_adapter(base, answerer, tmp_path / "merged")
+    assert (merged_dir / "training_card.json").is_file()
+    merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32)
+    ids = torch.tensor([[5, 9, 12, 7, 30, 4]])
+    registry.model.set_adapter("answerer")
+    with torch.inference_mode():
+        want = registry.model(input_ids=ids).logits
+        got = merged(input_ids=ids).logits
+    assert torch.allclose(want, got, atol=1e-5)
+
+
+def test_adapter_on_the_wrong_base_is_refused(base: Path, two_adapters, tmp_path: Path) -> None:
+    other = tiny_model(tmp_path / "other", fixture_words()[:10])
+    registry = AdapterRegistry(other, "other")
+    with pytest.raises(ConfigError, match="was trained on base tiny-base"):
+        registry.load(two_adapters[0])
+    with pytest.raises(ConfigError, match="not an adapter folder"):
+        AdapterInfo.at(tmp_path)
+
+
+def test_constrained_decoding_only_copies_passage_text(base: Path, squad_file: Path) -> None:
+    registry = AdapterRegistry(base, "tiny-base")
+    reader = registry.reader(None, ReaderConfig(abstain_threshold=None, max_answer_tokens=6))
+    for ex in gold_examples(load_squad(squad_file)):
+        reading = reader.reading(reader_messages(ex.question, ex.passages))
+        assert 0.0 < reading.p_abstain < 1.0
+        if reading.answer is not None:  # a random model still only copies passage text
+            assert reading.answer in " ".join(ex.passages[0][1].split())
+            assert reading.cited == 1
+
+
+def test_reading_reply_and_threshold_calibration() -> None:
+    assert Reading("9000", 1, 0.2).reply(0.5) == "9000 [1]"
+    assert Reading("9000", 1, 0.7).reply(0.5) == ABSTAIN_REPLY
+    assert Reading("9000", 1, 0.7).reply(None) == "9000 [1]"
+    assert Reading(None, None, 0.1).reply(0.5) == ABSTAIN_REPLY
+    # Two answerable questions (F1 1.0 and 0.5) with low p_abstain, two unanswerable ones with
+    # high p_abstain: any threshold in (0.3, 0.6] gets all right but the half-F1 answer.
+    threshold, f1 = calibrate_threshold(
+        [0.1, 0.3, 0.6, 0.9], [1.0, 0.5, 0.0, 0.0], [True, True, False, False]
+    )
+    assert 0.3 < threshold <= 0.6 and f1 == pytest.approx((1.0 + 0.5 + 1 + 1) / 4)
+    with pytest.raises(ConfigError):
+        calibrate_threshold([], [], [])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -124,13 +125,34 @@ def read(
                 past_key_values=cache,
                 use_cache=True,
             ).logits[0, -1]
-    span = _norm(answer).strip()
+    span, cited = whole_words(_norm(answer).strip(), texts)
     if not span:
         return Reading(None, None, p_abstain)
-    cited = next((n for n, t in enumerate(texts, start=1) if span in t), None)
     if on_token is not None and cited is not None:
         on_token(f" [{cited}]")
     return Reading(span, cited, p_abstain)
+
+
+def whole_words(span: str, texts: Sequence[str]) -> tuple[str, int | None]:
+    """The span on word boundaries, and the 1-based passage it comes from: an occurrence that
+    is already whole words if any passage has one, else the first occurrence widened to the
+    words it cuts (a span can end inside a word when decoding stops mid-word)."""
+    if not span:
+        return "", None
+    bounded = re.compile(rf"(?<!\w){re.escape(span)}(?!\w)")
+    for n, text in enumerate(texts, start=1):
+        if bounded.search(text):
+            return span, n
+    for n, text in enumerate(texts, start=1):
+        start = text.find(span)
+        if start >= 0:
+            end = start + len(span)
+            while start > 0 and text[start - 1].isalnum():
+                start -= 1
+            while end < len(text) and text[end].isalnum():
+                end += 1
+            return text[start:end], n
+    return span, None  # unconstrained decoding may leave the passages
 
 
 def _special_ids(tokenizer: Any) -> list[int]:
@@ -165,27 +187,3 @@ def _next_token(
         if text.endswith("\ufffd") or any(candidate in t for t in texts):
             return token, text
     return None
-
-
-def calibrate_threshold(
-    p_abstain: Sequence[float],
-    answer_f1: Sequence[float],
-    answerable: Sequence[bool],
-    grid: Sequence[float] | None = None,
-) -> tuple[float, float]:
-    """The threshold that maximizes mean SQuAD 2.0 F1 over held-out questions, and that F1.
-
-    A question scores ``answer_f1`` when answered and 1/0 when it abstains on an
-    unanswerable/answerable question."""
-    if not (len(p_abstain) == len(answer_f1) == len(answerable)) or not p_abstain:
-        raise ConfigError("calibration needs one score per question", "pass held-out questions")
-    grid = grid or [i / 100 for i in range(1, 100)]
-    best = (0.5, -1.0)
-    for t in grid:
-        total = sum(
-            (0.0 if ok else 1.0) if p >= t else (f if ok else 0.0)
-            for p, f, ok in zip(p_abstain, answer_f1, answerable, strict=True)
-        )
-        if total / len(p_abstain) > best[1]:
-            best = (t, total / len(p_abstain))
-    return best

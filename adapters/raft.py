@@ -13,31 +13,15 @@ Splits are by article, never by question, so that validation paragraphs are unse
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ragcore.evals.squad import contains_span
+from ragcore.evals.squad_data import Article, Question
 
 from ragcore.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    text: str
-    answers: tuple[str, ...]  # empty: unanswerable from its paragraph
-    paragraph: int  # index into the article's paragraphs
-
-
-@dataclass(frozen=True)
-class Article:
-    title: str
-    paragraphs: tuple[str, ...]
-    questions: tuple[Question, ...]
 
 
 @dataclass(frozen=True)
@@ -56,33 +40,6 @@ class ReaderExample:
             raise ValueError("an example has both an answer and its passage number, or neither")
         if self.cited is not None and not 1 <= self.cited <= len(self.passages):
             raise ValueError(f"cited passage {self.cited} is not among {len(self.passages)}")
-
-
-def load_squad(path: str | Path) -> list[Article]:
-    """Articles of a SQuAD (1.1 or 2.0) JSON file, with a clear error for anything else."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))["data"]
-        articles = []
-        for article in data:
-            paragraphs, questions = [], []
-            for n, paragraph in enumerate(article["paragraphs"]):
-                paragraphs.append(paragraph["context"])
-                for qa in paragraph["qas"]:
-                    impossible = qa.get("is_impossible", False)
-                    answers = () if impossible else tuple(a["text"] for a in qa["answers"])
-                    questions.append(Question(str(qa["id"]), qa["question"], answers, n))
-            articles.append(Article(article.get("title", ""), tuple(paragraphs), tuple(questions)))
-    except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist", "pass a SQuAD JSON file") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(
-            f"{path} is not SQuAD JSON ({type(exc).__name__}: {exc})",
-            "expected {'data': [{'title', 'paragraphs': [{'context', 'qas': [...]}]}]}",
-        ) from None
-    if not articles:
-        raise ConfigError(f"{path} holds no articles", "pass a SQuAD JSON file with data")
-    return articles
 
 
 def split_articles(

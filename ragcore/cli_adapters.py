@@ -59,15 +59,121 @@ def add_adapters_parser(sub: Any) -> None:
     t.add_argument("--threads", type=int, help="torch CPU threads")
     t.add_argument("--quiet", "-q", action="store_true")
 
+    c = asub.add_parser("calibrate", help="choose the abstention threshold on held-out articles")
+    c.add_argument("adapter", help="adapter name or folder")
+    c.add_argument("--data", type=Path, required=True, help="SQuAD 2.0 JSON")
+    c.add_argument("--article", action="append", required=True, metavar="TITLE", dest="articles")
+    c.add_argument("--limit", type=int, help="calibrate on the first N questions")
+    c.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
+    c.add_argument("--quiet", "-q", action="store_true")
+
+    ls = asub.add_parser("list", help="adapters shipped, cached and at given folders")
+    ls.add_argument("folders", nargs="*", type=Path)
+    ls.add_argument("--json", action="store_true")
+
+    m = asub.add_parser("merge", help="fold an adapter into its base and save a model folder")
+    m.add_argument("adapter", help="adapter name or folder")
+    m.add_argument("--out", type=Path, required=True)
+    m.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
+
 
 def cmd_adapters(args: argparse.Namespace) -> int:
-    return {"train": cmd_train}[args.adapters_command](args)
+    commands = {
+        "train": cmd_train,
+        "calibrate": cmd_calibrate,
+        "list": cmd_list,
+        "merge": cmd_merge,
+    }
+    return commands[args.adapters_command](args)
+
+
+def _calibrate(args: argparse.Namespace, adapter: Path, titles: list[str]) -> dict[str, Any]:
+    from ragcore.adapters.calibration import calibrate_adapter
+    from ragcore.adapters.registry import AdapterRegistry, resolve
+    from ragcore.evals.squad_data import load_squad
+
+    info = resolve(adapter)
+    _, held = split_by_title(load_squad(args.data), titles)
+    base_dir, base_name = _base(args)
+    registry = AdapterRegistry(base_dir, base_name)
+    reader = registry.reader(registry.load(info))
+    record = calibrate_adapter(
+        reader, info.path, held, limit=getattr(args, "limit", None), quiet=args.quiet
+    )
+    table = Table(title=f"abstention calibrated on {', '.join(titles)}")
+    for col in ("questions", "threshold", "F1", "NoAns acc"):
+        table.add_column(col)
+    table.add_row(
+        str(record["questions"]),
+        f"{record['abstain_threshold']:.2f}",
+        f"{record['f1']:.1f}",
+        f"{record['noans_acc']:.1f}" if record["noans_acc"] is not None else "-",
+    )
+    out.print(table)
+    return record
+
+
+def split_by_title(articles: Any, titles: list[str]) -> tuple[Any, Any]:
+    from ragcore.adapters.raft import split_articles
+
+    return split_articles(articles, titles)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    _calibrate(
+        args, Path(args.adapter) if Path(args.adapter).is_dir() else args.adapter, args.articles
+    )
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from ragcore.adapters.registry import discover
+
+    infos = discover(args.folders)
+    rows = [
+        {
+            "name": i.name,
+            "path": str(i.path),
+            "base": i.base,
+            "base_sha256": i.base_sha256[:12],
+            "calibration": i.card.get("metrics", {}).get("calibration"),
+            "held_out": i.card.get("metrics", {}).get("held_out"),
+        }
+        for i in infos
+    ]
+    if args.json:
+        out.print_json(json.dumps(rows))
+        return 0
+    table = Table(title="adapters")
+    for col in ("name", "base", "held-out F1", "NoAns acc", "path"):
+        table.add_column(col)
+    for row in rows:
+        held = row["held_out"] or {}
+        table.add_row(
+            row["name"],
+            f"{row['base']} ({row['base_sha256']})",
+            f"{held['f1']:.1f}" if held.get("f1") is not None else "-",
+            f"{held['noans_acc']:.1f}" if held.get("noans_acc") is not None else "-",
+            row["path"],
+        )
+    out.print(table)
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from ragcore.adapters.registry import merge_adapter
+
+    base_dir, _ = _base(args)
+    path = merge_adapter(base_dir, args.adapter, args.out)
+    out.print(f"merged model written to {path} (use: --generator transformers --model {path})")
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ragcore.adapters.base_model import file_sha256
-    from ragcore.adapters.raft import load_squad, raft_examples, split_articles
+    from ragcore.adapters.raft import raft_examples, split_articles
     from ragcore.adapters.training import TrainConfig, train_adapter
+    from ragcore.evals.squad_data import load_squad
 
     if args.threads:
         import torch
@@ -122,5 +228,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"{sum(first) / len(first):.3f} → {sum(last) / len(last):.3f}",
     )
     out.print(table)
-    out.print(json.dumps({"out": str(result.out), "steps": result.steps}))
+    if args.validate:
+        _calibrate(args, result.out, args.validate)
     return 0

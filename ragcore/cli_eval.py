@@ -81,6 +81,10 @@ def add_eval_parser(sub: Any) -> None:
         "--pair", nargs=2, metavar=("A", "B"), help="the two runs of the scatter (mode names)"
     )
 
+    from ragcore.cli_reader import add_reader_parser
+
+    add_reader_parser(ev)
+
 
 def _ks(text: str) -> list[int]:
     try:
@@ -239,6 +243,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _synthesize(args)
     if args.eval_command == "answers":
         return _answers(args)
+    if args.eval_command == "reader":
+        from ragcore.cli_reader import cmd_reader
+
+        return cmd_reader(args)
     from ragcore.evals.retrieval_eval import run_retrieval_eval, threshold_failures
 
     ks = _ks(args.k)

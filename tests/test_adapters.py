@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from ragcore.adapters.decoding import ReaderConfig, Reading, calibrate_threshold
-from ragcore.adapters.raft import gold_examples, load_squad, raft_examples, split_articles
+from ragcore.adapters.calibration import calibrate_threshold
+from ragcore.adapters.decoding import ReaderConfig, Reading, whole_words
+from ragcore.adapters.raft import gold_examples, raft_examples, split_articles
 from ragcore.adapters.registry import AdapterInfo, AdapterRegistry, merge_adapter
 from ragcore.adapters.training import TrainConfig, model_fingerprint, train_adapter
+from ragcore.evals.squad_data import load_squad
 from tiny_models import fixture_words, squad_fixture, tiny_model
 
 from ragcore.errors import ConfigError
@@ -173,9 +175,17 @@ def test_constrained_decoding_only_copies_passage_text(base: Path, squad_file: P
     for ex in gold_examples(load_squad(squad_file)):
         reading = reader.reading(reader_messages(ex.question, ex.passages))
         assert 0.0 < reading.p_abstain < 1.0
-        if reading.answer is not None:  # a random model still only copies passage text
-            assert reading.answer in " ".join(ex.passages[0][1].split())
+        if reading.answer is not None:  # a random model still only copies passage words
+            assert f" {reading.answer} " in f" {' '.join(ex.passages[0][1].split())} "
             assert reading.cited == 1
+
+
+def test_spans_are_widened_to_whole_words() -> None:
+    texts = ["It is long .", "so long ago"]
+    assert whole_words("on", texts) == ("long", 1)
+    assert whole_words("long ago", texts) == ("long ago", 2)
+    assert whole_words("is lo", texts) == ("is long", 1)
+    assert whole_words("absent", texts) == ("absent", None)
 
 
 def test_reading_reply_and_threshold_calibration() -> None:

@@ -1,0 +1,126 @@
+"""``ragcore eval reader``: SQuAD 2.0 scoring of a generator, with the gold paragraph given or
+end to end over an index."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ragcore.errors import ConfigError
+
+out = Console(soft_wrap=True)
+
+
+def add_reader_parser(ev: Any) -> None:
+    r = ev.add_parser("reader", help="SQuAD 2.0 scores of a reader (gold paragraph or end to end)")
+    r.add_argument("data", type=Path, help="SQuAD 2.0 JSON")
+    r.add_argument(
+        "--adapter",
+        default="default",
+        help="adapter name or folder over the packaged base; 'none' for the bare base",
+    )
+    r.add_argument("--generator", help="another ragcore.generators plugin instead")
+    r.add_argument("--model", help="model directory, for --generator transformers")
+    r.add_argument(
+        "--article",
+        action="append",
+        dest="articles",
+        metavar="TITLE",
+        help="score only these articles (repeat; default all)",
+    )
+    r.add_argument("--limit", type=int, help="first N questions")
+    r.add_argument("--json", type=Path, help="write metrics and per-question predictions here")
+    r.add_argument(
+        "--index",
+        type=Path,
+        help="end to end: index the paragraphs here (once) and answer through ask",
+    )
+    r.add_argument("--passages", type=int, default=3, help="end to end: passages shown")
+    r.add_argument("--mode", default="hybrid", help="end to end: retrieval mode (default hybrid)")
+    r.add_argument("--threads", type=int, help="torch CPU threads")
+    r.add_argument("--quiet", "-q", action="store_true")
+
+
+def reader_generator(args: argparse.Namespace) -> Any:
+    from ragcore.plugins import PluginGroup, load
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.generator:
+        factory = load(PluginGroup.GENERATORS, args.generator)
+        return factory(args.model) if args.model else factory()
+    factory = load(PluginGroup.GENERATORS, "smollm2-135m-instruct")
+    return factory(adapter=args.adapter)
+
+
+def cmd_reader(args: argparse.Namespace) -> int:
+    from ragcore.evals.reader_eval import latency, read_end_to_end, read_gold, squad2_metrics
+    from ragcore.evals.squad_data import SquadParagraphs, load_squad
+
+    articles = load_squad(args.data)
+    if args.articles:
+        known = {a.title for a in articles}
+        if missing := [t for t in args.articles if t not in known]:
+            raise ConfigError(
+                f"no article titled {', '.join(missing)}", f"choose from: {', '.join(known)}"
+            )
+        articles = [a for a in articles if a.title in args.articles]
+    generator = reader_generator(args)
+    if args.index is None:
+        predictions = read_gold(articles, generator, limit=args.limit, quiet=args.quiet)
+        setting = "gold paragraph"
+    else:
+        from ragcore.ask import AskConfig
+        from ragcore.index import Index
+
+        with Index.open(args.index, create=True) as index:
+            index.ingest([SquadParagraphs(args.data, articles)], quiet=args.quiet)
+            config = AskConfig(passages=args.passages, mode=args.mode)
+            predictions = read_end_to_end(
+                articles, index, generator, config, limit=args.limit, quiet=args.quiet
+            )
+        setting = f"end to end ({args.mode}, {args.passages} passages)"
+    result = squad2_metrics(predictions) | {
+        "setting": setting,
+        "generator": generator.name,
+        "articles": [a.title for a in articles],
+        "latency": latency(predictions),
+    }
+    if args.json:
+        rows = [
+            {
+                "id": p.id,
+                "question": p.question,
+                "golds": list(p.golds),
+                "prediction": p.prediction,
+                "f1": p.f1,
+                "exact": p.exact,
+            }
+            for p in predictions
+        ]
+        args.json.write_text(json.dumps(result | {"predictions": rows}, indent=2) + "\n")
+    m = result["metrics"]
+    table = Table(title=f"{generator.name}, {setting}, {result['n']} questions (0-100)")
+    for col in ("exact", "F1", "HasAns F1", "NoAns acc", "abstain rate", "p50 ms"):
+        table.add_column(col, justify="right")
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1f}"
+
+    table.add_row(
+        fmt(m["exact"]),
+        fmt(m["f1"]),
+        fmt(m["hasans_f1"]),
+        fmt(m["noans_acc"]),
+        fmt(m["abstain_rate"]),
+        fmt(result["latency"]["p50_ms"]),
+    )
+    out.print(table)
+    return 0

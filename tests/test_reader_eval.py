@@ -1,0 +1,155 @@
+"""``eval reader``: SQuAD 2.0 scoring (hand-computed), gold-paragraph and end-to-end runs, and
+the adapters CLI from training to scoring on a tiny model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from ragcore.evals.reader_eval import (
+    ReaderPrediction,
+    read_end_to_end,
+    read_gold,
+    squad2_metrics,
+)
+from ragcore.evals.squad import contains_span
+from ragcore.evals.squad_data import SquadParagraphs, load_squad
+from tiny_models import fixture_words, squad_fixture, tiny_model
+
+from ragcore import Index
+from ragcore.ask import AskConfig
+from ragcore.cli import main
+from ragcore.prompting import ABSTAIN_REPLY, passages_in
+
+REPLIES = {
+    "Which port does the gateway use ?": "port 9000 [1]",  # F1 2/3, EM 0
+    "How long does a reset take ?": "ten minutes [1]",  # exact
+    "Who built the gateway ?": ABSTAIN_REPLY,  # correct abstention
+    "What does the Pro plan cost ?": ABSTAIN_REPLY,  # wrong abstention
+    "When was billing invented ?": "monthly [1]",  # answers an unanswerable one
+    "Which city does the Seine flow through ?": "Paris [1]",  # exact
+    "What colour is the Seine ?": ABSTAIN_REPLY,  # correct abstention
+}
+
+
+class Scripted:
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.seen: list[list[str]] = []
+
+    def generate(
+        self,
+        messages: Sequence[dict[str, str]],
+        max_new_tokens: int = 64,
+        on_token: Callable[[str], None] | None = None,
+    ) -> str:
+        user = messages[-1]["content"]
+        self.seen.append(passages_in(messages))
+        reply = REPLIES[user.rsplit("Question: ", 1)[1]]
+        if on_token is not None:
+            on_token(reply)
+        return reply
+
+
+@pytest.fixture()
+def squad_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny-squad.json"
+    path.write_text(json.dumps(squad_fixture()))
+    return path
+
+
+def test_squad2_metrics_by_hand() -> None:
+    preds = [
+        ReaderPrediction("a", "q", ("port 9000",), "9000", 0.1),  # EM 0, F1 2/3
+        ReaderPrediction("b", "q", ("Paris",), "Paris", 0.1),  # EM 1, F1 1
+        ReaderPrediction("c", "q", (), None, 0.1),  # abstained correctly: 1
+        ReaderPrediction("d", "q", (), "x", 0.1),  # answered an unanswerable one: 0
+    ]
+    result = squad2_metrics(preds)
+    m = result["metrics"]
+    assert result["n"] == 4 and result["n_hasans"] == 2 and result["n_noans"] == 2
+    assert m["exact"] == pytest.approx(100 * 2 / 4)
+    assert m["f1"] == pytest.approx(100 * (2 / 3 + 1 + 1 + 0) / 4, abs=1e-3)
+    assert m["hasans_f1"] == pytest.approx(100 * (2 / 3 + 1) / 2, abs=1e-3)
+    assert m["noans_acc"] == 50.0 and m["abstain_rate"] == 25.0
+
+
+def test_read_gold_scores_each_question_with_its_paragraph(squad_file: Path) -> None:
+    gen = Scripted()
+    preds = read_gold(load_squad(squad_file), gen, quiet=True)
+    assert [len(p) for p in gen.seen] == [1] * 7
+    assert gen.seen[0][0].startswith("The gateway listens on port 9000")
+    m = squad2_metrics(preds)["metrics"]
+    # answerable: 2/3, 1, 0, 1 -> HasAns F1 = 2.6667/4; unanswerable: 1, 0, 1
+    assert m["hasans_f1"] == pytest.approx(100 * (2 / 3 + 2) / 4, abs=1e-3)
+    assert m["noans_acc"] == pytest.approx(100 * 2 / 3, abs=1e-3)
+    assert m["f1"] == pytest.approx(100 * (2 / 3 + 2 + 2) / 7, abs=1e-3)
+    assert all(p.first_token_seconds is not None for p in preds)
+
+
+def test_end_to_end_retrieves_the_paragraphs(squad_file: Path, tmp_path: Path) -> None:
+    articles = load_squad(squad_file)
+    gen = Scripted()
+    with Index.open(tmp_path / "idx", create=True) as index:
+        report = index.ingest([SquadParagraphs(squad_file, articles)], quiet=True)
+        assert report.added == 3
+        again = index.ingest([SquadParagraphs(squad_file, articles)], quiet=True)
+        assert again.added == 0 and again.unchanged == 3  # idempotent
+        preds = read_end_to_end(
+            articles, index, gen, AskConfig(passages=2, mode="hybrid"), quiet=True
+        )
+    assert len(preds) == 7 and all(len(p) == 2 for p in gen.seen)
+    by_id = {p.id: p for p in preds}
+    assert by_id["r1"].prediction == "Paris"  # the guard kept a supported, cited answer
+    assert by_id["g3"].prediction is None
+
+
+def test_adapters_cli_train_calibrate_list_merge_and_score(
+    squad_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = tiny_model(tmp_path / "tiny-base", fixture_words())
+    adapter = tmp_path / "tiny-reader"
+    code = main(
+        ["adapters", "train", "--data", str(squad_file), "--out", str(adapter),
+         "--base", str(base), "--validate", "Rivers", "--max-examples", "4", "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    card = json.loads((adapter / "training_card.json").read_text())
+    assert card["data"]["train_articles"] == ["Gateways"]
+    assert card["data"]["held_out_articles"] == ["Rivers"]
+    assert card["hyperparameters"]["max_examples"] == 4 and card["training"]["examples"] == 4
+    calibration = card["metrics"]["calibration"]
+    assert calibration["articles"] == ["Rivers"] and calibration["questions"] == 2
+    saved = json.loads((adapter / "reader_config.json").read_text())
+    assert saved["abstain_threshold"] == calibration["abstain_threshold"]
+
+    capsys.readouterr()
+    assert main(["adapters", "list", str(adapter), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in listed if r["path"] == str(adapter)] == ["tiny-reader"]
+
+    merged = tmp_path / "merged"
+    assert main(["adapters", "merge", str(adapter), "--base", str(base), "--out", str(merged)]) == 0
+    result_path = tmp_path / "reader.json"
+    code = main(
+        ["eval", "reader", str(squad_file), "--generator", "transformers", "--model",
+         str(merged), "--article", "Rivers", "--json", str(result_path), "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads(result_path.read_text())
+    assert result["n"] == 2 and set(result["metrics"]) >= {"exact", "f1", "hasans_f1", "noans_acc"}
+    assert all(0 <= result["metrics"][k] <= 100 for k in ("exact", "f1"))
+    passage = "The Seine flows through Paris . It is long ."
+    for row in result["predictions"]:  # a merged reader copies whole-word spans or abstains
+        assert row["prediction"] is None or contains_span(passage, row["prediction"])
+
+
+def test_unknown_article_is_a_clear_error(
+    squad_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["eval", "reader", str(squad_file), "--article", "Nile", "--adapter", "none"])
+    assert code == 2
+    assert "no article titled Nile" in capsys.readouterr().err

@@ -67,6 +67,30 @@ def add_adapters_parser(sub: Any) -> None:
     c.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
     c.add_argument("--quiet", "-q", action="store_true")
 
+    d = asub.add_parser(
+        "distill", help="label questions over your index with a teacher, verify, train a student"
+    )
+    d.add_argument("--index", type=Path, required=True, help="the index to draw passages from")
+    d.add_argument("--out", type=Path, required=True, help="student adapter folder to write")
+    d.add_argument("--teacher", default="smollm2-135m-instruct", help="a ragcore.generators plugin")
+    d.add_argument("--teacher-model", help="model directory, for --teacher transformers")
+    source = d.add_mutually_exclusive_group(required=True)
+    source.add_argument("--questions", type=Path, help="one question per line (or JSON lines)")
+    source.add_argument(
+        "--synthesize", type=int, metavar="N", help="N questions from the test-set synthesis"
+    )
+    d.add_argument("--samples", type=int, default=3, help="teacher answers per question")
+    d.add_argument("--agree", type=int, default=2, help="verified answers that must agree")
+    d.add_argument("--passages", type=int, default=3)
+    d.add_argument("--mode", default="hybrid", help="retrieval mode (default hybrid)")
+    d.add_argument("--max-examples", type=int, help="small-subset mode: train on N labels")
+    d.add_argument("--epochs", type=int, default=1)
+    d.add_argument("--rank", type=int, default=8)
+    d.add_argument("--lr", type=float, default=3e-4)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--base", help="student base model directory (default: the packaged SmolLM2)")
+    d.add_argument("--quiet", "-q", action="store_true")
+
     ls = asub.add_parser("list", help="adapters shipped, cached and at given folders")
     ls.add_argument("folders", nargs="*", type=Path)
     ls.add_argument("--json", action="store_true")
@@ -82,6 +106,7 @@ def cmd_adapters(args: argparse.Namespace) -> int:
         "train": cmd_train,
         "calibrate": cmd_calibrate,
         "list": cmd_list,
+        "distill": cmd_distill,
         "merge": cmd_merge,
     }
     return commands[args.adapters_command](args)
@@ -230,4 +255,75 @@ def cmd_train(args: argparse.Namespace) -> int:
     out.print(table)
     if args.validate:
         _calibrate(args, result.out, args.validate)
+    return 0
+
+
+def cmd_distill(args: argparse.Namespace) -> int:
+    from ragcore.adapters.distill import (
+        LABELS_FILE,
+        DistillConfig,
+        Verdict,
+        distill_labels,
+        label_counts,
+        read_questions,
+        write_labels,
+    )
+    from ragcore.adapters.training import TrainConfig, train_adapter
+    from ragcore.cli_ask import load_generator
+    from ragcore.index import Index
+
+    config = DistillConfig(
+        samples=args.samples,
+        agree=args.agree,
+        passages=args.passages,
+        mode=args.mode,
+        seed=args.seed,
+    )
+    teacher = load_generator(args.teacher, args.teacher_model)
+    with Index.open(args.index) as index:
+        if args.questions:
+            questions = read_questions(args.questions)
+        else:
+            from ragcore.evals.synthesis import TemplateQuestionGenerator, synthesize
+
+            pairs = synthesize(
+                index.chunks(), TemplateQuestionGenerator(), args.synthesize, seed=args.seed
+            )
+            questions = [p.question for p in pairs]
+        labels = distill_labels(index, teacher, questions, config, quiet=args.quiet)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_labels(args.out / LABELS_FILE, labels)
+    counts = label_counts(labels)
+    kept = [label for label in labels if label.verdict is not Verdict.DROPPED]
+    table = Table(title=f"teacher {teacher.name}: {len(labels)} questions labelled")
+    for col in ("answer", "abstain", "dropped (disagreement)"):
+        table.add_column(col, justify="right")
+    table.add_row(str(counts["answer"]), str(counts["abstain"]), str(counts["dropped"]))
+    out.print(table)
+    if not kept:
+        raise ConfigError(
+            "every label was dropped: the teacher disagrees with itself on every question",
+            "use a stronger teacher, or lower --agree",
+        )
+    base_dir, base_name = _base(args)
+    train = TrainConfig(
+        rank=args.rank,
+        alpha=2 * args.rank,
+        learning_rate=args.lr,
+        epochs=args.epochs,
+        max_examples=args.max_examples,
+        seed=args.seed,
+    )
+    data = {
+        "kind": "verified distillation",
+        "index": str(args.index),
+        "teacher": teacher.name,
+        "questions": str(args.questions) if args.questions else f"synthesized {args.synthesize}",
+        "distill": {**config.__dict__, "labels": counts},
+    }
+    examples = [label.example(n) for n, label in enumerate(kept)]
+    result = train_adapter(
+        base_dir, base_name, examples, args.out, train, data=data, quiet=args.quiet
+    )
+    out.print(f"student adapter written to {result.out} ({result.examples} examples)")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from rich.console import Console
 
 from ragcore.ask import AskConfig, ask
+from ragcore.errors import ConfigError
 from ragcore.grounding import GuardMode
 from ragcore.plugins import PluginGroup, load
 
@@ -22,7 +24,14 @@ def add_ask_parser(sub: Any, common: Any) -> None:
     p = sub.add_parser("ask", help="answer a question from the index, citing passages")
     p.add_argument("question")
     p.add_argument("--generator", default=DEFAULT_GENERATOR, help="a ragcore.generators plugin")
-    p.add_argument("--model", help="model directory, for --generator transformers")
+    p.add_argument("--model", help="model directory (transformers) or model name (openai)")
+    p.add_argument(
+        "--adapter",
+        default="default",
+        help="reader adapter over the packaged base: a name, a folder, or 'none' "
+        "(default: the shipped squad2-reader)",
+    )
+    p.add_argument("--endpoint", help="OpenAI-compatible base URL, for --generator openai")
     p.add_argument("--passages", type=int, default=3, help="passages shown (default 3)")
     p.add_argument("--mode", default="hybrid+rerank", help="retrieval mode (default hybrid+rerank)")
     p.add_argument("--guard", choices=[g.value for g in GuardMode], default="abstain")
@@ -34,9 +43,27 @@ def add_ask_parser(sub: Any, common: Any) -> None:
     common(p)
 
 
-def load_generator(name: str, model: str | None) -> Any:
+def load_generator(
+    name: str,
+    model: str | None = None,
+    *,
+    endpoint: str | None = None,
+    adapter: str | None = None,
+) -> Any:
+    """Build a ``ragcore.generators`` plugin with the options it takes."""
     factory = load(PluginGroup.GENERATORS, name)
-    return factory(model) if model else factory()
+    kwargs: dict[str, Any] = {}
+    if endpoint:
+        kwargs["base_url"] = endpoint
+    if adapter is not None and name == DEFAULT_GENERATOR:
+        kwargs["adapter"] = adapter
+    params = inspect.signature(factory).parameters
+    if unknown := [k for k in kwargs if k not in params]:
+        raise ConfigError(
+            f"generator {name} takes no {', '.join(unknown)} option",
+            "drop it, or pick a generator that takes it (ragcore plugins)",
+        )
+    return factory(model, **kwargs) if model else factory(**kwargs)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
@@ -50,7 +77,9 @@ def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
         min_support=args.min_support,
         max_new_tokens=args.max_new_tokens,
     )
-    generator = load_generator(args.generator, args.model)
+    generator = load_generator(
+        args.generator, args.model, endpoint=args.endpoint, adapter=args.adapter
+    )
     stream = None if args.json else (lambda piece: (sys.stdout.write(piece), sys.stdout.flush()))
     with Index.open(settings.index_dir, store=settings.store, search=settings.search) as index:
         answer = ask(index, generator, args.question, config, on_token=stream)

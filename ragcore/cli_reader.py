@@ -25,7 +25,8 @@ def add_reader_parser(ev: Any) -> None:
         help="adapter name or folder over the packaged base; 'none' for the bare base",
     )
     r.add_argument("--generator", help="another ragcore.generators plugin instead")
-    r.add_argument("--model", help="model directory, for --generator transformers")
+    r.add_argument("--model", help="model directory (transformers) or model name (openai)")
+    r.add_argument("--endpoint", help="OpenAI-compatible base URL, for --generator openai")
     r.add_argument(
         "--article",
         action="append",
@@ -47,17 +48,18 @@ def add_reader_parser(ev: Any) -> None:
 
 
 def reader_generator(args: argparse.Namespace) -> Any:
-    from ragcore.plugins import PluginGroup, load
+    from ragcore.cli_ask import DEFAULT_GENERATOR, load_generator
 
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    if args.generator:
-        factory = load(PluginGroup.GENERATORS, args.generator)
-        return factory(args.model) if args.model else factory()
-    factory = load(PluginGroup.GENERATORS, "smollm2-135m-instruct")
-    return factory(adapter=args.adapter)
+    return load_generator(
+        args.generator or DEFAULT_GENERATOR,
+        args.model,
+        endpoint=args.endpoint,
+        adapter=None if args.generator else args.adapter,
+    )
 
 
 def cmd_reader(args: argparse.Namespace) -> int:

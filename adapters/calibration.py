@@ -31,23 +31,41 @@ def calibrate_threshold(
     answer_f1: Sequence[float],
     answerable: Sequence[bool],
     grid: Sequence[float] | None = None,
+    tolerance: float = 0.01,
 ) -> tuple[float, float]:
-    """The threshold that maximizes mean SQuAD 2.0 F1 over held-out questions, and that F1.
+    """The abstention threshold and its mean SQuAD 2.0 F1 over held-out questions.
 
     A question scores ``answer_f1`` when answered and 1/0 when it abstains on an
-    unanswerable/answerable question."""
+    unanswerable/answerable question. F1 is often flat over a range of thresholds (a few
+    hundred questions cannot tell them apart), so among thresholds within ``tolerance`` of the
+    best F1 the highest is taken: the reader answers whenever abstaining is no better."""
     if not (len(p_abstain) == len(answer_f1) == len(answerable)) or not p_abstain:
         raise ConfigError("calibration needs one score per question", "pass held-out questions")
     grid = grid or [i / 100 for i in range(1, 100)]
-    best = (0.5, -1.0)
+    scored = []
     for t in grid:
         total = sum(
             (0.0 if ok else 1.0) if p >= t else (f if ok else 0.0)
             for p, f, ok in zip(p_abstain, answer_f1, answerable, strict=True)
         )
-        if total / len(p_abstain) > best[1]:
-            best = (t, total / len(p_abstain))
-    return best
+        scored.append((t, total / len(p_abstain)))
+    best = max(f1 for _, f1 in scored)
+    return max((t, f1) for t, f1 in scored if f1 >= best - tolerance)
+
+
+def operating_point(
+    scores: Sequence[float], answer_f1: Sequence[float], answerable: Sequence[bool], t: float
+) -> dict[str, float | None]:
+    """Overall F1, HasAns F1 and NoAns accuracy (0-100) when abstaining at ``score >= t``."""
+    has = [
+        f if s < t else 0.0 for s, f, ok in zip(scores, answer_f1, answerable, strict=True) if ok
+    ]
+    no = [float(s >= t) for s, ok in zip(scores, answerable, strict=True) if not ok]
+
+    def pct(values: list[float]) -> float | None:
+        return round(100 * sum(values) / len(values), 2) if values else None
+
+    return {"f1": pct(has + no), "hasans_f1": pct(has), "noans_acc": pct(no)}
 
 
 def readings(
@@ -79,19 +97,17 @@ def calibrate_adapter(
 ) -> dict[str, Any]:
     """Choose and save the abstention threshold; returns what was recorded."""
     scored = readings(reader, articles, limit=limit, quiet=quiet)
-    p = [r.p_abstain for r, _ in scored]
+    p = [r.abstain_score(reader.config.score) for r, _ in scored]
     f1 = [token_f1(r.answer, golds) if r.answer else 0.0 for r, golds in scored]
     ok = [bool(golds) for _, golds in scored]
-    threshold, best = calibrate_threshold(p, f1, ok)
-    noans = [
-        pa >= threshold or r.answer is None for pa, (r, g) in zip(p, scored, strict=True) if not g
-    ]
+    threshold, _ = calibrate_threshold(p, f1, ok)
     record = {
         "abstain_threshold": threshold,
+        "score": reader.config.score.value,
         "articles": [a.title for a in articles],
         "questions": len(scored),
-        "f1": round(100 * best, 2),
-        "noans_acc": round(100 * sum(noans) / len(noans), 2) if noans else None,
+        **operating_point(p, f1, ok, threshold),
+        "curve": [operating_point(p, f1, ok, t / 20) | {"threshold": t / 20} for t in range(21)],
     }
     config = replace(reader.config, abstain_threshold=threshold)
     config.save(adapter_dir)

@@ -20,6 +20,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +30,30 @@ from ragcore.prompting import ABSTAIN_REPLY
 READER_CONFIG_FILE = "reader_config.json"
 
 
+class AbstainScore(StrEnum):
+    """What the abstention threshold is compared with.
+
+    - ``p_abstain``: P(abstention reply | prompt).
+    - ``null_vs_span``: p_abstain / (p_abstain + P(decoded span | prompt)), the abstention's
+      share against the best span found, like the null-vs-best-span score of extractive
+      SQuAD 2.0 readers."""
+
+    P_ABSTAIN = "p_abstain"
+    NULL_VS_SPAN = "null_vs_span"
+
+
 @dataclass(frozen=True)
 class ReaderConfig:
     """How an adapter decodes; saved as ``reader_config.json`` beside the adapter."""
 
     constrained: bool = True
     abstain_threshold: float | None = 0.5  # None: no probability gate, plain greedy reply
+    score: AbstainScore = AbstainScore.NULL_VS_SPAN
     top_k: int = 20
     max_answer_tokens: int = 32
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "score", AbstainScore(self.score))
         t = self.abstain_threshold
         if t is not None and not 0.0 <= t <= 1.0:
             raise ConfigError(f"abstain_threshold {t} is not in [0, 1]", "calibrate it, e.g. 0.5")
@@ -46,7 +61,8 @@ class ReaderConfig:
             raise ConfigError("top_k and max_answer_tokens must be >= 1", "fix reader_config")
 
     def save(self, folder: Path) -> None:
-        (folder / READER_CONFIG_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")
+        raw = asdict(self) | {"score": self.score.value}
+        (folder / READER_CONFIG_FILE).write_text(json.dumps(raw, indent=2) + "\n")
 
     @classmethod
     def load(cls, folder: Path) -> ReaderConfig:
@@ -65,9 +81,19 @@ class Reading:
     answer: str | None  # the span (None: nothing decodable)
     cited: int | None  # 1-based passage holding the span
     p_abstain: float
+    p_answer: float | None = None  # probability of the decoded span's tokens
 
-    def reply(self, threshold: float | None) -> str:
-        if self.answer is None or (threshold is not None and self.p_abstain >= threshold):
+    def abstain_score(self, score: AbstainScore = AbstainScore.NULL_VS_SPAN) -> float:
+        if score is AbstainScore.P_ABSTAIN or self.p_answer is None:
+            return self.p_abstain
+        return self.p_abstain / (self.p_abstain + self.p_answer)
+
+    def reply(
+        self, threshold: float | None, score: AbstainScore = AbstainScore.NULL_VS_SPAN
+    ) -> str:
+        if self.answer is None or (
+            threshold is not None and self.abstain_score(score) >= threshold
+        ):
             return ABSTAIN_REPLY
         return f"{self.answer} [{self.cited}]" if self.cited else self.answer
 
@@ -103,21 +129,30 @@ def read(
         p_abstain = math.exp(float(steps[torch.arange(len(abstain)), torch.tensor(abstain)].sum()))
         cache.crop(-len(abstain))  # back to the prompt alone
         threshold = config.abstain_threshold
-        if not decode_when_abstaining and threshold is not None and p_abstain >= threshold:
+        early = config.score is AbstainScore.P_ABSTAIN and threshold is not None
+        if not decode_when_abstaining and early and p_abstain >= threshold:
             if on_token is not None:
                 on_token(ABSTAIN_REPLY)
             return Reading(None, None, p_abstain)
         texts = [_norm(p) for p in passages]
         answer_ids: list[int] = []
         answer = ""
+        logp_answer = 0.0
         stop_ids = {tokenizer.eos_token_id, *_special_ids(tokenizer)}
-        for _ in range(config.max_answer_tokens):
-            choice = _next_token(tokenizer, logits, answer_ids, answer, texts, stop_ids, config)
+        stream = on_token if early or threshold is None else None
+        for step in range(config.max_answer_tokens):
+            # The abstention's first token ("I") is no answer start, though "I" occurs in
+            # passages as a prefix of "It", "In", ...
+            banned = {abstain[0]} if step == 0 and config.constrained else set()
+            choice = _next_token(
+                tokenizer, logits, answer_ids, answer, texts, stop_ids | banned, config
+            )
             if choice is None:
                 break
             token, text = choice
-            if on_token is not None and text.strip():
-                on_token(text[len(answer) :] if answer else text.lstrip())
+            logp_answer += float(logits.log_softmax(-1)[token])
+            if stream is not None and text.strip():
+                stream(text[len(answer) :] if answer else text.lstrip())
             answer_ids.append(token)
             answer = text
             logits = model(
@@ -127,10 +162,15 @@ def read(
             ).logits[0, -1]
     span, cited = whole_words(_norm(answer).strip(), texts)
     if not span:
+        if on_token is not None:
+            on_token(ABSTAIN_REPLY)
         return Reading(None, None, p_abstain)
-    if on_token is not None and cited is not None:
+    reading = Reading(span, cited, p_abstain, math.exp(logp_answer))
+    if on_token is not None and stream is None:  # decided only now: send the whole reply
+        on_token(reading.reply(threshold, config.score))
+    elif on_token is not None and cited is not None:
         on_token(f" [{cited}]")
-    return Reading(span, cited, p_abstain)
+    return reading
 
 
 def whole_words(span: str, texts: Sequence[str]) -> tuple[str, int | None]:

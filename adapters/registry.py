@@ -135,7 +135,7 @@ class ReaderGenerator:
         reading = self.reading(
             messages, config=config, decode_when_abstaining=False, on_token=on_token
         )
-        return reading.reply(config.abstain_threshold)
+        return reading.reply(config.abstain_threshold, config.score)
 
 
 class AdapterRegistry:

@@ -1,5 +1,8 @@
-"""Reader latency on this CPU: time to first token and full answer, p50, for the packaged
-SmolLM2-135M-Instruct with 3 passages of about 200 tokens (SQuAD paragraphs).
+"""Reader latency on this CPU: time to first token and full answer, p50, with 3 passages of
+about 200 tokens (SQuAD paragraphs), for the packaged SmolLM2-135M-Instruct three ways: the
+bare base (free greedy generation), the base with the shipped adapter loaded through peft
+(calibrated abstention + span-constrained decoding), and the same adapter merged into the
+weights.
 
     python benchmarks/generation_latency.py --squad ../shared/datasets/squad2/dev-articles.json
 """
@@ -9,14 +12,59 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
 import time
+from pathlib import Path
+from typing import Any
 
-from ragcore.adapters.transformers_generator import SmolLM2
+import torch
+from ragcore.adapters.base_model import BASE_NAME, base_model_dir
+from ragcore.adapters.registry import DEFAULT_ADAPTER, AdapterRegistry, merge_adapter
+from ragcore.adapters.transformers_generator import TransformersGenerator, transformers_model
 from rich.console import Console
 from rich.table import Table
 
 from ragcore import Chunk, Hit
-from ragcore.prompting import build_messages
+from ragcore.prompting import ABSTAIN_REPLY, build_messages
+
+
+def cases(squad: str, tokenizer: Any, n: int) -> list[list[dict[str, str]]]:
+    with open(squad) as fh:
+        articles = json.load(fh)["data"]
+    paragraphs = [p for a in articles for p in a["paragraphs"]]
+    out = []
+    for i in range(n + 1):  # the first one warms up and is dropped
+        paras = paragraphs[3 * i : 3 * i + 3]
+        hits = []
+        for k, p in enumerate(paras, start=1):
+            text = tokenizer.decode(tokenizer(p["context"])["input_ids"][:200])
+            hits.append(Hit(Chunk(f"c{k}", f"d{k}", text, 0, len(text)), 1.0, k))
+        out.append(build_messages(paras[0]["qas"][0]["question"], hits))
+    return out
+
+
+def measure(gen: Any, messages_list: list, max_new_tokens: int) -> dict[str, float]:
+    ttft, total, abstained = [], [], 0
+    for i, messages in enumerate(messages_list):
+        first: list[float] = []
+
+        def mark(_: str, first: list[float] = first) -> None:
+            if not first:
+                first.append(time.perf_counter())
+
+        t0 = time.perf_counter()
+        reply = gen.generate(messages, max_new_tokens, mark)
+        t1 = time.perf_counter()
+        if i == 0:
+            continue
+        abstained += reply.strip() == ABSTAIN_REPLY
+        ttft.append(1000 * (first[0] - t0) if first else float("nan"))
+        total.append(1000 * (t1 - t0))
+    return {
+        "ttft": statistics.median(ttft),
+        "total": statistics.median(total),
+        "abstained": abstained,
+    }
 
 
 def main() -> None:
@@ -25,44 +73,27 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=12)
     ap.add_argument("--max-new-tokens", type=int, default=24)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--adapter", default=DEFAULT_ADAPTER)
     args = ap.parse_args()
-    with open(args.squad) as fh:
-        data = json.load(fh)
-    articles = data["data"] if isinstance(data, dict) else data
-    paragraphs = [p for a in articles for p in a["paragraphs"]]
-    gen = SmolLM2(threads=args.threads)
-    tok = gen.tokenizer
-    ttft, total, n_prompt, n_out = [], [], [], []
-    for i in range(args.n + 1):  # the first run warms up and is dropped
-        paras = paragraphs[3 * i : 3 * i + 3]
-        hits = []
-        for n, p in enumerate(paras, start=1):
-            ids = tok(p["context"])["input_ids"][:200]
-            text = tok.decode(ids)
-            hits.append(Hit(Chunk(f"c{n}", f"d{n}", text, 0, len(text)), 1.0, n))
-        question = paras[0]["qas"][0]["question"]
-        messages = build_messages(question, hits)
-        first: list[float] = []
-        t0 = time.perf_counter()
-        reply = gen.generate(
-            messages, args.max_new_tokens, lambda _: first or first.append(time.perf_counter())
-        )
-        t1 = time.perf_counter()
-        if i == 0:
-            continue
-        ttft.append(1000 * (first[0] - t0) if first else float("nan"))
-        total.append(1000 * (t1 - t0))
-        n_prompt.append(len(gen._input_ids(messages)[0]))
-        n_out.append(len(tok(reply)["input_ids"]))
-    table = Table(title=f"SmolLM2-135M base, {args.n} questions, {args.threads} threads (p50)")
-    for col in ("prompt tokens", "reply tokens", "first token ms", "full answer ms"):
-        table.add_column(col, justify="right")
-    table.add_row(
-        f"{statistics.median(n_prompt):.0f}",
-        f"{statistics.median(n_out):.0f}",
-        f"{statistics.median(ttft):.0f}",
-        f"{statistics.median(total):.0f}",
+    torch.set_num_threads(args.threads)
+    base = TransformersGenerator(base_model_dir(), name=BASE_NAME)
+    messages_list = cases(args.squad, base.tokenizer, args.n)
+    prompt = statistics.median(len(base._input_ids(m)[0]) for m in messages_list)
+    rows = [("base, free greedy", measure(base, messages_list, args.max_new_tokens))]
+    registry = AdapterRegistry(base_model_dir(), BASE_NAME)
+    reader = registry.reader(registry.load(args.adapter))
+    rows.append((f"base + {args.adapter} (peft)", measure(reader, messages_list, 24)))
+    with tempfile.TemporaryDirectory() as tmp:
+        merged = transformers_model(merge_adapter(base_model_dir(), args.adapter, Path(tmp)))
+        rows.append((f"{args.adapter} merged", measure(merged, messages_list, 24)))
+    table = Table(
+        title=f"SmolLM2-135M reader, {args.n} questions, prompt p50 {prompt:.0f} tokens, "
+        f"{args.threads} threads (p50)"
     )
+    for col in ("generator", "first token ms", "full answer ms", "abstained"):
+        table.add_column(col, justify="right")
+    for name, r in rows:
+        table.add_row(name, f"{r['ttft']:.0f}", f"{r['total']:.0f}", f"{r['abstained']}/{args.n}")
     Console().print(table)
 
 

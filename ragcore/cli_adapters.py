@@ -144,6 +144,20 @@ def split_by_title(articles: Any, titles: list[str]) -> tuple[Any, Any]:
     return split_articles(articles, titles)
 
 
+def train_config(args: argparse.Namespace) -> Any:
+    """The LoRA hyper-parameters that train and distill share (alpha = 2 x rank)."""
+    from ragcore.adapters.training import TrainConfig
+
+    return TrainConfig(
+        rank=args.rank,
+        alpha=2 * args.rank,
+        learning_rate=args.lr,
+        epochs=args.epochs,
+        max_examples=args.max_examples,
+        seed=args.seed,
+    )
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     _calibrate(
         args, Path(args.adapter) if Path(args.adapter).is_dir() else args.adapter, args.articles
@@ -197,7 +211,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from ragcore.adapters.base_model import file_sha256
     from ragcore.adapters.raft import raft_examples, split_articles
-    from ragcore.adapters.training import TrainConfig, train_adapter
+    from ragcore.adapters.training import train_adapter
     from ragcore.evals.squad_data import load_squad
 
     if args.threads:
@@ -215,14 +229,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         drop_gold_rate=args.drop_gold_rate,
         seed=args.seed,
     )
-    config = TrainConfig(
-        rank=args.rank,
-        alpha=2 * args.rank,
-        learning_rate=args.lr,
-        epochs=args.epochs,
-        max_examples=args.max_examples,
-        seed=args.seed,
-    )
+    config = train_config(args)
     base_dir, base_name = _base(args)
     data = {
         "path": str(args.data),
@@ -268,7 +275,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
         read_questions,
         write_labels,
     )
-    from ragcore.adapters.training import TrainConfig, train_adapter
+    from ragcore.adapters.training import train_adapter
     from ragcore.cli_ask import load_generator
     from ragcore.index import Index
 
@@ -306,14 +313,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
             "use a stronger teacher, or lower --agree",
         )
     base_dir, base_name = _base(args)
-    train = TrainConfig(
-        rank=args.rank,
-        alpha=2 * args.rank,
-        learning_rate=args.lr,
-        epochs=args.epochs,
-        max_examples=args.max_examples,
-        seed=args.seed,
-    )
+    train = train_config(args)
     data = {
         "kind": "verified distillation",
         "index": str(args.index),

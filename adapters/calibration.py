@@ -44,23 +44,28 @@ def calibrate_threshold(
     grid = grid or [i / 100 for i in range(1, 100)]
     scored = []
     for t in grid:
-        total = sum(
-            (0.0 if ok else 1.0) if p >= t else (f if ok else 0.0)
-            for p, f, ok in zip(p_abstain, answer_f1, answerable, strict=True)
-        )
-        scored.append((t, total / len(p_abstain)))
+        has, no = _question_scores(p_abstain, answer_f1, answerable, t)
+        scored.append((t, (sum(has) + sum(no)) / len(p_abstain)))
     best = max(f1 for _, f1 in scored)
     return max((t, f1) for t, f1 in scored if f1 >= best - tolerance)
+
+
+def _question_scores(
+    scores: Sequence[float], answer_f1: Sequence[float], answerable: Sequence[bool], t: float
+) -> tuple[list[float], list[float]]:
+    """Per-question SQuAD 2.0 F1 when abstaining at ``score >= t``: answerable questions score
+    their answer's F1 (0 when abstaining), unanswerable ones 1 when abstaining, else 0."""
+    rows = list(zip(scores, answer_f1, answerable, strict=True))
+    has = [f if s < t else 0.0 for s, f, ok in rows if ok]
+    no = [float(s >= t) for s, _, ok in rows if not ok]
+    return has, no
 
 
 def operating_point(
     scores: Sequence[float], answer_f1: Sequence[float], answerable: Sequence[bool], t: float
 ) -> dict[str, float | None]:
     """Overall F1, HasAns F1 and NoAns accuracy (0-100) when abstaining at ``score >= t``."""
-    has = [
-        f if s < t else 0.0 for s, f, ok in zip(scores, answer_f1, answerable, strict=True) if ok
-    ]
-    no = [float(s >= t) for s, ok in zip(scores, answerable, strict=True) if not ok]
+    has, no = _question_scores(scores, answer_f1, answerable, t)
 
     def pct(values: list[float]) -> float | None:
         return round(100 * sum(values) / len(values), 2) if values else None

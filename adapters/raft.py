@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ragcore.evals.squad import contains_span
 from ragcore.evals.squad_data import Article, Question
-
-from ragcore.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -40,22 +38,6 @@ class ReaderExample:
             raise ValueError("an example has both an answer and its passage number, or neither")
         if self.cited is not None and not 1 <= self.cited <= len(self.passages):
             raise ValueError(f"cited passage {self.cited} is not among {len(self.passages)}")
-
-
-def split_articles(
-    articles: Sequence[Article], names: Iterable[str]
-) -> tuple[list[Article], list[Article]]:
-    """(articles not named, articles named); every name must exist."""
-    wanted = set(names)
-    missing = wanted - {a.title for a in articles}
-    if missing:
-        raise ConfigError(
-            f"no article titled {', '.join(sorted(missing))}",
-            f"choose from: {', '.join(a.title for a in articles)}",
-        )
-    return [a for a in articles if a.title not in wanted], [
-        a for a in articles if a.title in wanted
-    ]
 
 
 def gold_examples(articles: Sequence[Article]) -> list[ReaderExample]:

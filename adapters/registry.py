@@ -20,6 +20,7 @@ from typing import Any
 from ragcore.adapters.base_model import cache_root
 from ragcore.adapters.decoding import READER_CONFIG_FILE, ReaderConfig, Reading, read
 from ragcore.adapters.training import CARD_FILE, model_fingerprint, read_card
+from ragcore.adapters.transformers_generator import chat_prompt_ids
 
 from ragcore.errors import ConfigError, PluginError
 from ragcore.prompting import passages_in
@@ -95,10 +96,6 @@ class ReaderGenerator:
         self._lock = lock or threading.Lock()
         self._use = use
 
-    def prompt_ids(self, messages: Sequence[dict[str, str]]) -> list[int]:
-        ids = self.tokenizer.apply_chat_template(list(messages), add_generation_prompt=True)
-        return ids if isinstance(ids, list) else list(ids["input_ids"])
-
     def reading(
         self,
         messages: Sequence[dict[str, str]],
@@ -109,7 +106,7 @@ class ReaderGenerator:
     ) -> Reading:
         """The full reading (abstention probability and span), for calibration and eval."""
         passages = passages_in(messages) or [messages[-1]["content"]]
-        prompt = self.prompt_ids(messages)
+        prompt = chat_prompt_ids(self.tokenizer, messages)
         with self._lock:
             context = self._use() if self._use is not None else None
             with context if context is not None else nullcontext():

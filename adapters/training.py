@@ -20,6 +20,7 @@ from typing import Any
 
 from ragcore.adapters.base_model import file_sha256
 from ragcore.adapters.raft import ReaderExample
+from ragcore.adapters.transformers_generator import chat_prompt_ids
 
 from ragcore.errors import ConfigError
 from ragcore.progress import Progress
@@ -85,10 +86,7 @@ def model_fingerprint(model_dir: Path) -> str:
 
 def encode(tokenizer: Any, example: ReaderExample) -> tuple[list[int], list[int]]:
     """(prompt ids, reply ids); the reply ends with the end-of-turn token."""
-    prompt = tokenizer.apply_chat_template(
-        reader_messages(example.question, example.passages), add_generation_prompt=True
-    )
-    prompt = prompt if isinstance(prompt, list) else list(prompt["input_ids"])
+    prompt = chat_prompt_ids(tokenizer, reader_messages(example.question, example.passages))
     reply = target_reply(example.answer, example.cited)
     ids = tokenizer(reply, add_special_tokens=False)["input_ids"]
     return prompt, [*ids, tokenizer.eos_token_id]

@@ -10,6 +10,13 @@ from typing import Any
 from ragcore.errors import PluginError
 
 
+def chat_prompt_ids(tokenizer: Any, messages: Sequence[dict[str, str]]) -> list[int]:
+    """Token ids of ``messages`` through the tokenizer's chat template, ready for the reply
+    (transformers returns a list or an encoding depending on its version)."""
+    ids = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True)
+    return ids if isinstance(ids, list) else list(ids["input_ids"])
+
+
 class TransformersGenerator:
     """A local causal LM directory (``config.json``, weights, tokenizer with a chat template)."""
 
@@ -38,10 +45,7 @@ class TransformersGenerator:
         self._torch = torch
 
     def _input_ids(self, messages: Sequence[dict[str, str]]) -> Any:
-        ids = self.tokenizer.apply_chat_template(
-            list(messages), add_generation_prompt=True, return_tensors="pt"
-        )
-        return ids if self._torch.is_tensor(ids) else ids["input_ids"]
+        return self._torch.tensor([chat_prompt_ids(self.tokenizer, messages)])
 
     def generate(
         self,

@@ -8,7 +8,7 @@ with ``context`` and ``qas[]`` (``id``, ``question``, ``answers[].text``, ``is_i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +57,22 @@ def load_squad(path: str | Path) -> list[Article]:
     if not articles:
         raise ConfigError(f"{path} holds no articles", "pass a SQuAD JSON file with data")
     return articles
+
+
+def split_articles(
+    articles: Sequence[Article], names: Iterable[str]
+) -> tuple[list[Article], list[Article]]:
+    """(articles not named, articles named); every name must exist."""
+    wanted = set(names)
+    missing = wanted - {a.title for a in articles}
+    if missing:
+        raise ConfigError(
+            f"no article titled {', '.join(sorted(missing))}",
+            f"choose from: {', '.join(a.title for a in articles)}",
+        )
+    return [a for a in articles if a.title not in wanted], [
+        a for a in articles if a.title in wanted
+    ]
 
 
 def paragraph_source(scope: str, article: Article, n: int) -> str:

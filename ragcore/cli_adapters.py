@@ -112,13 +112,13 @@ def cmd_adapters(args: argparse.Namespace) -> int:
     return commands[args.adapters_command](args)
 
 
-def _calibrate(args: argparse.Namespace, adapter: Path, titles: list[str]) -> dict[str, Any]:
+def _calibrate(args: argparse.Namespace, adapter: str | Path, titles: list[str]) -> dict[str, Any]:
     from ragcore.adapters.calibration import calibrate_adapter
     from ragcore.adapters.registry import AdapterRegistry, resolve
-    from ragcore.evals.squad_data import load_squad
+    from ragcore.evals.squad_data import load_squad, split_articles
 
     info = resolve(adapter)
-    _, held = split_by_title(load_squad(args.data), titles)
+    _, held = split_articles(load_squad(args.data), titles)
     base_dir, base_name = _base(args)
     registry = AdapterRegistry(base_dir, base_name)
     reader = registry.reader(registry.load(info))
@@ -138,12 +138,6 @@ def _calibrate(args: argparse.Namespace, adapter: Path, titles: list[str]) -> di
     return record
 
 
-def split_by_title(articles: Any, titles: list[str]) -> tuple[Any, Any]:
-    from ragcore.adapters.raft import split_articles
-
-    return split_articles(articles, titles)
-
-
 def train_config(args: argparse.Namespace) -> Any:
     """The LoRA hyper-parameters that train and distill share (alpha = 2 x rank)."""
     from ragcore.adapters.training import TrainConfig
@@ -159,9 +153,7 @@ def train_config(args: argparse.Namespace) -> Any:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    _calibrate(
-        args, Path(args.adapter) if Path(args.adapter).is_dir() else args.adapter, args.articles
-    )
+    _calibrate(args, args.adapter, args.articles)
     return 0
 
 
@@ -210,9 +202,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ragcore.adapters.base_model import file_sha256
-    from ragcore.adapters.raft import raft_examples, split_articles
+    from ragcore.adapters.raft import raft_examples
     from ragcore.adapters.training import train_adapter
-    from ragcore.evals.squad_data import load_squad
+    from ragcore.evals.squad_data import load_squad, split_articles
 
     if args.threads:
         import torch

@@ -11,8 +11,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ragcore.errors import ConfigError
-
 out = Console(soft_wrap=True)
 
 
@@ -64,16 +62,11 @@ def reader_generator(args: argparse.Namespace) -> Any:
 
 def cmd_reader(args: argparse.Namespace) -> int:
     from ragcore.evals.reader_eval import latency, read_end_to_end, read_gold, squad2_metrics
-    from ragcore.evals.squad_data import SquadParagraphs, load_squad
+    from ragcore.evals.squad_data import SquadParagraphs, load_squad, split_articles
 
     articles = load_squad(args.data)
     if args.articles:
-        known = {a.title for a in articles}
-        if missing := [t for t in args.articles if t not in known]:
-            raise ConfigError(
-                f"no article titled {', '.join(missing)}", f"choose from: {', '.join(known)}"
-            )
-        articles = [a for a in articles if a.title in args.articles]
+        _, articles = split_articles(articles, args.articles)
     generator = reader_generator(args)
     if args.index is None:
         predictions = read_gold(articles, generator, limit=args.limit, quiet=args.quiet)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from ragcore.adapters.calibration import calibrate_threshold
 from ragcore.adapters.decoding import ReaderConfig, Reading, whole_words
-from ragcore.adapters.raft import gold_examples, raft_examples, split_articles
+from ragcore.adapters.raft import gold_examples, raft_examples
 from ragcore.adapters.registry import AdapterInfo, AdapterRegistry, merge_adapter
 from ragcore.adapters.training import TrainConfig, model_fingerprint, train_adapter
-from ragcore.evals.squad_data import load_squad
+from ragcore.evals.squad_data import load_squad, split_articles
 from tiny_models import fixture_words, squad_fixture, tiny_model
 
 from ragcore.errors import ConfigError

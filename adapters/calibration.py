@@ -1,10 +1,13 @@
-"""Calibrating a reader's abstention threshold on held-out articles.
+"""Calibrating a reader's abstention on held-out articles.
 
-Every held-out question is read once with the abstention probability and the constrained
-span both computed; the threshold is then chosen by sweeping it over those readings (no
+Optionally an abstention head is fitted first (``adapters.abstain_head``: a probe per hidden
+layer on the training articles, the layer chosen by ROC AUC on the held-out ones). Every
+held-out question is then read once with every abstention score and the constrained span
+computed; for each score the threshold is chosen by sweeping it over those readings (no
 re-decoding), maximizing mean SQuAD 2.0 F1, the null-threshold tuning of extractive SQuAD 2.0
-readers (Devlin et al., "BERT", 2019, section 4.3). The threshold is saved in the adapter's
-``reader_config.json`` and the held-out scores in its training card.
+readers (Devlin et al., "BERT", 2019, section 4.3), and the score with the best F1 is kept.
+The score and threshold are saved in the adapter's ``reader_config.json`` and the held-out
+figures in its training card.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ragcore.adapters.decoding import Reading
+from ragcore.adapters.abstain_head import AbstainHead, last_token_states, roc_auc, select_head
+from ragcore.adapters.decoding import AbstainScore, Reading
 from ragcore.adapters.raft import gold_examples
 from ragcore.adapters.registry import ReaderGenerator
 from ragcore.adapters.training import write_card
+from ragcore.adapters.transformers_generator import chat_prompt_ids
 from ragcore.evals.squad import token_f1
 from ragcore.evals.squad_data import Article
 
@@ -92,29 +97,96 @@ def readings(
     return out
 
 
+def fit_abstain_head(
+    reader: ReaderGenerator,
+    train: Sequence[Article],
+    held_out: Sequence[Article],
+    *,
+    quiet: bool = False,
+) -> tuple[AbstainHead, float]:
+    """Fit the reader's abstention head on ``train`` (every question with its own paragraph),
+    choosing layer and regularization by ROC AUC on ``held_out``; returns (head, that AUC)."""
+    import torch
+
+    sets = []
+    for articles in (train, held_out):
+        examples = gold_examples(articles)
+        prompts = [
+            chat_prompt_ids(reader.tokenizer, reader_messages(ex.question, ex.passages))
+            for ex in examples
+        ]
+        with Progress(quiet) as progress:
+            task = progress.task("hidden states for the abstention head", total=len(prompts))
+            states = reader.run(
+                lambda m, p=prompts, t=task, bar=progress: last_token_states(
+                    m, reader.tokenizer, p, on_batch=lambda n: bar.advance(t, n)
+                )
+            )
+        sets.append((states, torch.tensor([ex.answer is None for ex in examples])))
+    (x_train, y_train), (x_held, y_held) = sets
+    if y_train.all() or not y_train.any() or y_held.all() or not y_held.any():
+        raise ConfigError(
+            "an abstention head needs answerable and unanswerable questions in both sets",
+            "pick other articles",
+        )
+    return select_head(x_train, y_train, x_held, y_held)
+
+
 def calibrate_adapter(
     reader: ReaderGenerator,
     adapter_dir: Path,
     articles: Sequence[Article],
     *,
+    head_articles: Sequence[Article] = (),
     limit: int | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Choose and save the abstention threshold; returns what was recorded."""
+    """Fit the abstention head (when ``head_articles`` are given), choose the abstention score
+    and threshold, and save them; returns what was recorded."""
+    record: dict[str, Any] = {}
+    overlap = {a.title for a in head_articles} & {a.title for a in articles}
+    if overlap:
+        raise ConfigError(
+            f"{', '.join(sorted(overlap))} would both fit the abstention head and calibrate it",
+            "fit the head on the training articles and calibrate on held-out ones",
+        )
+    if head_articles:
+        head, head_auc = fit_abstain_head(reader, head_articles, articles, quiet=quiet)
+        head.save(adapter_dir)
+        reader.head = head
+        record["head"] = {
+            "layer": head.layer,
+            "l2": head.l2,
+            "fitted_on": [a.title for a in head_articles],
+            "auc": round(head_auc, 4),
+        }
     scored = readings(reader, articles, limit=limit, quiet=quiet)
-    p = [r.abstain_score(reader.config.score) for r, _ in scored]
     f1 = [token_f1(r.answer, golds) if r.answer else 0.0 for r, golds in scored]
     ok = [bool(golds) for _, golds in scored]
-    threshold, _ = calibrate_threshold(p, f1, ok)
-    record = {
+    candidates = [s for s in AbstainScore if s is not AbstainScore.HEAD or reader.head]
+    by_score: dict[str, dict[str, Any]] = {}
+    for score in candidates:
+        p = [r.abstain_score(score) for r, _ in scored]
+        threshold, best_f1 = calibrate_threshold(p, f1, ok)
+        auc = roc_auc(p, [not a for a in ok]) if 0 < sum(ok) < len(ok) else None
+        by_score[score.value] = {
+            "threshold": threshold,
+            "f1": round(100 * best_f1, 2),
+            "auc": None if auc is None else round(auc, 4),
+        }
+    chosen = AbstainScore(max(by_score, key=lambda k: (by_score[k]["f1"], by_score[k]["auc"] or 0)))
+    p = [r.abstain_score(chosen) for r, _ in scored]
+    threshold = by_score[chosen.value]["threshold"]
+    record |= {
         "abstain_threshold": threshold,
-        "score": reader.config.score.value,
+        "score": chosen.value,
+        "scores": by_score,
         "articles": [a.title for a in articles],
         "questions": len(scored),
         **operating_point(p, f1, ok, threshold),
         "curve": [operating_point(p, f1, ok, t / 20) | {"threshold": t / 20} for t in range(21)],
     }
-    config = replace(reader.config, abstain_threshold=threshold)
+    config = replace(reader.config, abstain_threshold=threshold, score=chosen)
     config.save(adapter_dir)
     reader.config = config
     write_card(adapter_dir, {"metrics": {"calibration": record}})

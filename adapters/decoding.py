@@ -36,10 +36,18 @@ class AbstainScore(StrEnum):
     - ``p_abstain``: P(abstention reply | prompt).
     - ``null_vs_span``: p_abstain / (p_abstain + P(decoded span | prompt)), the abstention's
       share against the best span found, like the null-vs-best-span score of extractive
-      SQuAD 2.0 readers."""
+      SQuAD 2.0 readers.
+    - ``head``: P(unanswerable) from the adapter's abstention head, a linear probe on a hidden
+      layer at the last prompt token (``adapters.abstain_head``)."""
 
     P_ABSTAIN = "p_abstain"
     NULL_VS_SPAN = "null_vs_span"
+    HEAD = "head"
+
+    @property
+    def before_decoding(self) -> bool:
+        """Whether the score is known before the span is decoded."""
+        return self is not AbstainScore.NULL_VS_SPAN
 
 
 @dataclass(frozen=True)
@@ -82,8 +90,17 @@ class Reading:
     cited: int | None  # 1-based passage holding the span
     p_abstain: float
     p_answer: float | None = None  # probability of the decoded span's tokens
+    p_head: float | None = None  # the abstention head's P(unanswerable), when it has one
 
     def abstain_score(self, score: AbstainScore = AbstainScore.NULL_VS_SPAN) -> float:
+        if score is AbstainScore.HEAD:
+            if self.p_head is None:
+                raise ConfigError(
+                    "reader_config.json scores abstention with a head, but the adapter has no "
+                    "abstain_head.safetensors",
+                    "refit it with ragcore adapters calibrate --head-article, or set score",
+                )
+            return self.p_head
         if score is AbstainScore.P_ABSTAIN or self.p_answer is None:
             return self.p_abstain
         return self.p_abstain / (self.p_abstain + self.p_answer)
@@ -111,8 +128,10 @@ def read(
     *,
     decode_when_abstaining: bool = True,
     on_token: Callable[[str], None] | None = None,
+    head: Any = None,
 ) -> Reading:
-    """Score the abstention, then decode a span (see the module docstring)."""
+    """Score the abstention, then decode a span (see the module docstring). ``head`` is the
+    adapter's ``AbstainHead``, if it has one."""
     import torch
     from transformers import DynamicCache
 
@@ -120,7 +139,11 @@ def read(
     cache = DynamicCache()
     with torch.inference_mode():
         ids = torch.tensor([list(prompt_ids)], device=device)
-        logits = model(input_ids=ids, past_key_values=cache, use_cache=True).logits[0, -1]
+        first = model(
+            input_ids=ids, past_key_values=cache, use_cache=True, output_hidden_states=bool(head)
+        )
+        logits = first.logits[0, -1]
+        p_head = float(head.probability(first.hidden_states[head.layer][0, -1])) if head else None
         abstain = tokenizer(ABSTAIN_REPLY, add_special_tokens=False)["input_ids"]
         follow = model(
             input_ids=torch.tensor([abstain], device=device), past_key_values=cache, use_cache=True
@@ -129,11 +152,13 @@ def read(
         p_abstain = math.exp(float(steps[torch.arange(len(abstain)), torch.tensor(abstain)].sum()))
         cache.crop(-len(abstain))  # back to the prompt alone
         threshold = config.abstain_threshold
-        early = config.score is AbstainScore.P_ABSTAIN and threshold is not None
-        if not decode_when_abstaining and early and p_abstain >= threshold:
-            if on_token is not None:
-                on_token(ABSTAIN_REPLY)
-            return Reading(None, None, p_abstain)
+        early = config.score.before_decoding and threshold is not None
+        if early and not decode_when_abstaining:
+            before = Reading(None, None, p_abstain, None, p_head)
+            if before.abstain_score(config.score) >= threshold:
+                if on_token is not None:
+                    on_token(ABSTAIN_REPLY)
+                return before
         texts = [_norm(p) for p in passages]
         answer_ids: list[int] = []
         answer = ""
@@ -164,8 +189,8 @@ def read(
     if not span:
         if on_token is not None:
             on_token(ABSTAIN_REPLY)
-        return Reading(None, None, p_abstain)
-    reading = Reading(span, cited, p_abstain, math.exp(logp_answer))
+        return Reading(None, None, p_abstain, None, p_head)
+    reading = Reading(span, cited, p_abstain, math.exp(logp_answer), p_head)
     if on_token is not None and stream is None:  # decided only now: send the whole reply
         on_token(reading.reply(threshold, config.score))
     elif on_token is not None and cited is not None:

@@ -3,7 +3,8 @@ per request, and merge one into the base for export.
 
 An adapter is a folder with peft's ``adapter_config.json`` + ``adapter_model.safetensors``, a
 ``training_card.json`` (whose base fingerprint must match the base it is loaded on) and
-optionally a ``reader_config.json``. Adapters are found in the ones shipped with ragcore, in
+optionally a ``reader_config.json`` and an ``abstain_head.safetensors``. Adapters are found
+in the ones shipped with ragcore, in
 ``$RAGCORE_CACHE/adapters/`` and in folders passed by path.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ragcore.adapters.abstain_head import HEAD_FILE, AbstainHead
 from ragcore.adapters.base_model import cache_root
 from ragcore.adapters.decoding import READER_CONFIG_FILE, ReaderConfig, Reading, read
 from ragcore.adapters.training import CARD_FILE, model_fingerprint, read_card
@@ -91,8 +93,10 @@ class ReaderGenerator:
         config: ReaderConfig,
         lock: threading.Lock | None = None,
         use: Callable[[], Any] | None = None,
+        head: AbstainHead | None = None,
     ) -> None:
         self.name, self.model, self.tokenizer, self.config = name, model, tokenizer, config
+        self.head = head
         self._lock = lock or threading.Lock()
         self._use = use
 
@@ -107,18 +111,25 @@ class ReaderGenerator:
         """The full reading (abstention probability and span), for calibration and eval."""
         passages = passages_in(messages) or [messages[-1]["content"]]
         prompt = chat_prompt_ids(self.tokenizer, messages)
+        return self.run(
+            lambda model: read(
+                model,
+                self.tokenizer,
+                prompt,
+                passages,
+                config or self.config,
+                decode_when_abstaining=decode_when_abstaining,
+                on_token=on_token,
+                head=self.head,
+            )
+        )
+
+    def run(self, fn: Callable[[Any], Any]) -> Any:
+        """``fn(model)`` with this reader's adapter selected, under the registry's lock."""
         with self._lock:
             context = self._use() if self._use is not None else None
             with context if context is not None else nullcontext():
-                return read(
-                    self.model,
-                    self.tokenizer,
-                    prompt,
-                    passages,
-                    config or self.config,
-                    decode_when_abstaining=decode_when_abstaining,
-                    on_token=on_token,
-                )
+                return fn(self.model)
 
     def generate(
         self,
@@ -137,9 +148,10 @@ class ReaderGenerator:
 
 class AdapterRegistry:
     """Several adapters over one base model in one process; ``reader(name)`` gives a
-    ``Generator`` bound to one of them (``None``: the bare base), switched per request."""
+    ``Generator`` bound to one of them (``None``: the bare base), switched per request. The
+    model runs on ``device`` (default: the GPU when torch sees one, else the CPU)."""
 
-    def __init__(self, base_dir: Path, base_name: str) -> None:
+    def __init__(self, base_dir: Path, base_name: str, device: str | None = None) -> None:
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -150,10 +162,12 @@ class AdapterRegistry:
         self.base_dir, self.base_name = base_dir, base_name
         self.base_sha256 = model_fingerprint(base_dir)
         self.tokenizer = AutoTokenizer.from_pretrained(base_dir)
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model: Any = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-        self.model.eval()
+        self.model.to(self.device).eval()
         self.adapters: dict[str, AdapterInfo] = {}
         self.configs: dict[str, ReaderConfig] = {}
+        self.heads: dict[str, AbstainHead | None] = {}
         self._lock = threading.Lock()
 
     def load(self, adapter: str | Path | AdapterInfo, name: str | None = None) -> str:
@@ -177,9 +191,10 @@ class AdapterRegistry:
                 self.model = PeftModel.from_pretrained(
                     self.model, str(info.path), adapter_name=name
                 )
-            self.model.eval()
+            self.model.to(self.device).eval()
         self.adapters[name] = info
         self.configs[name] = ReaderConfig.load(info.path)
+        self.heads[name] = AbstainHead.load(info.path)
         return name
 
     @property
@@ -200,7 +215,13 @@ class AdapterRegistry:
         default = ReaderConfig() if name is None else self.configs[name]
         label = f"{self.base_name}+{name}" if name else self.base_name
         return ReaderGenerator(
-            label, self.model, self.tokenizer, config or default, self._lock, use
+            label,
+            self.model,
+            self.tokenizer,
+            config or default,
+            self._lock,
+            use,
+            self.heads.get(name) if name else None,
         )
 
 
@@ -221,7 +242,7 @@ def merge_adapter(base_dir: Path, adapter: str | Path, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(out)
     AutoTokenizer.from_pretrained(base_dir).save_pretrained(out)
-    for extra in (READER_CONFIG_FILE, CARD_FILE):
+    for extra in (READER_CONFIG_FILE, CARD_FILE, HEAD_FILE):
         if (info.path / extra).is_file():
             shutil.copy2(info.path / extra, out / extra)
     return out

@@ -103,7 +103,10 @@ def transformers_model(path: str | Path, threads: int | None = None) -> Any:
     plain = TransformersGenerator(path, threads=threads)
     if not (plain.path / READER_CONFIG_FILE).is_file():
         return plain
-    return ReaderGenerator(plain.name, plain.model, plain.tokenizer, ReaderConfig.load(plain.path))
+    from ragcore.adapters.abstain_head import AbstainHead
+
+    config, head = ReaderConfig.load(plain.path), AbstainHead.load(plain.path)
+    return ReaderGenerator(plain.name, plain.model, plain.tokenizer, config, head=head)
 
 
 def SmolLM2(adapter: str | Path | None = "default", threads: int | None = None) -> Any:

@@ -48,10 +48,18 @@ def add_adapters_parser(sub: Any) -> None:
         metavar="TITLE",
         help="held-out article to calibrate abstention on after training (repeat)",
     )
+    t.add_argument(
+        "--no-head",
+        dest="head",
+        action="store_false",
+        help="with --validate: do not fit an abstention head on the training articles",
+    )
     t.add_argument("--max-examples", type=int, help="small-subset mode: train on N examples")
     t.add_argument("--epochs", type=int, default=1)
     t.add_argument("--rank", type=int, default=8)
     t.add_argument("--lr", type=float, default=3e-4)
+    t.add_argument("--batch-size", type=int, default=1, help="examples per forward (GPU: 16)")
+    t.add_argument("--grad-accum", type=int, default=8, help="batches per optimizer step")
     t.add_argument("--distractor-rate", type=float, default=0.3)
     t.add_argument("--drop-gold-rate", type=float, default=0.08)
     t.add_argument("--seed", type=int, default=0)
@@ -64,6 +72,14 @@ def add_adapters_parser(sub: Any) -> None:
     c.add_argument("--data", type=Path, required=True, help="SQuAD 2.0 JSON")
     c.add_argument("--article", action="append", required=True, metavar="TITLE", dest="articles")
     c.add_argument("--limit", type=int, help="calibrate on the first N questions")
+    c.add_argument(
+        "--head-article",
+        action="append",
+        default=[],
+        metavar="TITLE",
+        dest="head_articles",
+        help="fit an abstention head on this article's questions (repeat; the training ones)",
+    )
     c.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
     c.add_argument("--quiet", "-q", action="store_true")
 
@@ -87,6 +103,8 @@ def add_adapters_parser(sub: Any) -> None:
     d.add_argument("--epochs", type=int, default=1)
     d.add_argument("--rank", type=int, default=8)
     d.add_argument("--lr", type=float, default=3e-4)
+    d.add_argument("--batch-size", type=int, default=1, help="examples per forward (GPU: 16)")
+    d.add_argument("--grad-accum", type=int, default=8, help="batches per optimizer step")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--base", help="student base model directory (default: the packaged SmolLM2)")
     d.add_argument("--quiet", "-q", action="store_true")
@@ -112,24 +130,34 @@ def cmd_adapters(args: argparse.Namespace) -> int:
     return commands[args.adapters_command](args)
 
 
-def _calibrate(args: argparse.Namespace, adapter: str | Path, titles: list[str]) -> dict[str, Any]:
+def _calibrate(
+    args: argparse.Namespace, adapter: str | Path, titles: list[str], head_titles: list[str]
+) -> dict[str, Any]:
     from ragcore.adapters.calibration import calibrate_adapter
     from ragcore.adapters.registry import AdapterRegistry, resolve
     from ragcore.evals.squad_data import load_squad, split_articles
 
     info = resolve(adapter)
-    _, held = split_articles(load_squad(args.data), titles)
+    articles = load_squad(args.data)
+    _, held = split_articles(articles, titles)
+    _, head_articles = split_articles(articles, head_titles)
     base_dir, base_name = _base(args)
     registry = AdapterRegistry(base_dir, base_name)
     reader = registry.reader(registry.load(info))
     record = calibrate_adapter(
-        reader, info.path, held, limit=getattr(args, "limit", None), quiet=args.quiet
+        reader,
+        info.path,
+        held,
+        head_articles=head_articles,
+        limit=getattr(args, "limit", None),
+        quiet=args.quiet,
     )
     table = Table(title=f"abstention calibrated on {', '.join(titles)}")
-    for col in ("questions", "threshold", "F1", "NoAns acc"):
+    for col in ("questions", "score", "threshold", "F1", "NoAns acc"):
         table.add_column(col)
     table.add_row(
         str(record["questions"]),
+        record["score"],
         f"{record['abstain_threshold']:.2f}",
         f"{record['f1']:.1f}",
         f"{record['noans_acc']:.1f}" if record["noans_acc"] is not None else "-",
@@ -147,13 +175,15 @@ def train_config(args: argparse.Namespace) -> Any:
         alpha=2 * args.rank,
         learning_rate=args.lr,
         epochs=args.epochs,
+        batch_size=args.batch_size,
+        grad_accum=args.grad_accum,
         max_examples=args.max_examples,
         seed=args.seed,
     )
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    _calibrate(args, args.adapter, args.articles)
+    _calibrate(args, args.adapter, args.articles, args.head_articles)
     return 0
 
 
@@ -253,7 +283,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     out.print(table)
     if args.validate:
-        _calibrate(args, result.out, args.validate)
+        _calibrate(args, result.out, args.validate, data["train_articles"] if args.head else [])
     return 0
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from ragcore.adapters.abstain_head import AbstainHead, fit_head, last_token_states, roc_auc
 from ragcore.adapters.calibration import calibrate_threshold
 from ragcore.adapters.decoding import ReaderConfig, Reading, whole_words
 from ragcore.adapters.raft import gold_examples, raft_examples
@@ -90,6 +91,37 @@ def _train(base: Path, examples: list, out: Path, seed: int = 0) -> Path:
     return out
 
 
+def test_batched_loss_equals_each_example_alone(base: Path, squad_file: Path) -> None:
+    """Left padding with position ids must not change any example's loss."""
+    import torch
+    from ragcore.adapters.training import _batch_loss, encode
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).eval()
+    encoded = [encode(tokenizer, ex) for ex in gold_examples(load_squad(squad_file))[:4]]
+    assert len({len(p) + len(r) for p, r in encoded}) > 1  # the batch really needs padding
+    with torch.no_grad():
+        together = _batch_loss(torch, model, encoded, tokenizer.pad_token_id, "cpu")
+        alone = [
+            float(_batch_loss(torch, model, [e], tokenizer.pad_token_id, "cpu")) for e in encoded
+        ]
+    assert together.tolist() == pytest.approx(alone, abs=1e-5)
+
+
+def test_batched_training_takes_one_step_per_batch(base: Path, squad_file: Path, tmp_path) -> None:
+    examples = gold_examples(load_squad(squad_file))
+    config = TrainConfig(rank=4, alpha=8, epochs=2, grad_accum=1, batch_size=3, warmup_steps=0)
+    result = train_adapter(base, "tiny-base", examples, tmp_path / "a", config, quiet=True)
+    assert result.examples == 7 and result.steps == 2 * 3  # ceil(7 / 3) batches per epoch
+    assert (
+        json.loads((tmp_path / "a" / "training_card.json").read_text())["hyperparameters"][
+            "batch_size"
+        ]
+        == 3
+    )
+
+
 @pytest.fixture(scope="module")
 def two_adapters(base: Path, squad_file: Path, tmp_path_factory: pytest.TempPathFactory):
     """One adapter trained to answer every question, one trained to abstain on every one."""
@@ -113,7 +145,8 @@ def test_training_writes_peft_files_and_a_card(base: Path, two_adapters) -> None
     assert card["hyperparameters"]["rank"] == 4 and card["data"] == {"note": "fixture"}
     assert card["training"]["examples"] == 4 and card["training"]["abstain_targets"] == 0
     assert card["training"]["loss_last_10_steps"] < card["training"]["loss_first_10_steps"]
-    assert json.loads((answerer / "adapter_config.json").read_text())["r"] == 4
+    peft_config = json.loads((answerer / "adapter_config.json").read_text())
+    assert peft_config["r"] == 4 and peft_config["base_model_name_or_path"] == "tiny-base"
 
 
 def test_registry_switches_adapters_per_request(base: Path, two_adapters, squad_file) -> None:
@@ -204,3 +237,58 @@ def test_reading_reply_and_threshold_calibration() -> None:
     assert threshold == 0.9 and f1 == pytest.approx(2.5 / 4)
     with pytest.raises(ConfigError):
         calibrate_threshold([], [], [])
+
+
+def test_roc_auc_by_hand() -> None:
+    # positives 0.35 and 0.8 against negatives 0.1 and 0.4: 3 of 4 pairs ordered right
+    assert roc_auc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == 0.75
+    assert roc_auc([0.5, 0.5], [True, False]) == 0.5  # a tie counts half
+    assert roc_auc([0.9, 0.1], [False, True]) == 0.0
+    with pytest.raises(ConfigError, match="both classes"):
+        roc_auc([0.1, 0.2], [True, True])
+
+
+def test_abstain_head_fits_saves_and_loads(tmp_path: Path) -> None:
+    import torch
+
+    torch.manual_seed(0)
+    x = torch.randn(200, 8)
+    y = x[:, 2] + 0.5 * x[:, 5] > 0  # unanswerable when a direction is positive
+    head = fit_head(x, y, layer=3, l2=1e-3)
+    p = head.probability(x)
+    assert roc_auc(p.tolist(), y.tolist()) > 0.99
+    head.save(tmp_path)
+    again = AbstainHead.load(tmp_path)
+    assert again is not None and again.layer == 3 and again.l2 == 1e-3
+    assert torch.allclose(again.probability(x), p)
+    assert AbstainHead.load(tmp_path / "elsewhere") is None
+
+
+def test_head_score_in_reading_matches_batched_hidden_states(
+    base: Path, squad_file: Path, tmp_path: Path
+) -> None:
+    """The head sees the same hidden state when reading one prompt as when fitted on a
+    left-padded batch."""
+    import torch
+    from ragcore.adapters.decoding import AbstainScore, read
+    from ragcore.adapters.transformers_generator import chat_prompt_ids
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).eval()
+    examples = gold_examples(load_squad(squad_file))
+    prompts = [
+        chat_prompt_ids(tokenizer, reader_messages(e.question, e.passages)) for e in examples
+    ]
+    states = last_token_states(model, tokenizer, prompts, batch=4)
+    assert states.shape[:2] == (len(examples), 3)  # embeddings + 2 layers
+    labels = torch.tensor([e.answer is None for e in examples])
+    head = fit_head(states[:, 2], labels, layer=2, l2=1e-2)
+    config = ReaderConfig(abstain_threshold=0.5, score=AbstainScore.HEAD)
+    for i in (0, 2, 5):
+        texts = [t for _, t in examples[i].passages]
+        reading = read(model, tokenizer, prompts[i], texts, config, head=head)
+        assert reading.p_head == pytest.approx(float(head.probability(states[i, 2])), abs=1e-5)
+        assert reading.abstain_score(AbstainScore.HEAD) == reading.p_head
+    with pytest.raises(ConfigError, match="no abstain_head"):
+        Reading("x", 1, 0.5, 0.5).abstain_score(AbstainScore.HEAD)

@@ -125,6 +125,14 @@ def test_adapters_cli_train_calibrate_list_merge_and_score(
     assert calibration["articles"] == ["Rivers"] and calibration["questions"] == 2
     saved = json.loads((adapter / "reader_config.json").read_text())
     assert saved["abstain_threshold"] == calibration["abstain_threshold"]
+    # the abstention head was fitted on the training article and competed with the other scores
+    assert (adapter / "abstain_head.safetensors").is_file()
+    assert calibration["head"]["fitted_on"] == ["Gateways"] and calibration["head"]["layer"] in (
+        1,
+        2,
+    )
+    assert set(calibration["scores"]) == {"p_abstain", "null_vs_span", "head"}
+    assert saved["score"] == calibration["score"] and calibration["score"] in calibration["scores"]
 
     capsys.readouterr()
     assert main(["adapters", "list", str(adapter), "--json"]) == 0
@@ -133,6 +141,7 @@ def test_adapters_cli_train_calibrate_list_merge_and_score(
 
     merged = tmp_path / "merged"
     assert main(["adapters", "merge", str(adapter), "--base", str(base), "--out", str(merged)]) == 0
+    assert (merged / "abstain_head.safetensors").is_file()
     result_path = tmp_path / "reader.json"
     code = main(
         ["eval", "reader", str(squad_file), "--generator", "transformers", "--model",

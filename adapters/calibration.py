@@ -3,9 +3,10 @@
 Optionally an abstention head is fitted first (``adapters.abstain_head``: a probe per hidden
 layer on the training articles, the layer chosen by ROC AUC on the held-out ones). Every
 held-out question is then read once with every abstention score and the constrained span
-computed; for each score the threshold is chosen by sweeping it over those readings (no
-re-decoding), maximizing mean SQuAD 2.0 F1, the null-threshold tuning of extractive SQuAD 2.0
-readers (Devlin et al., "BERT", 2019, section 4.3), and the score with the best F1 is kept.
+computed. The score that best separates unanswerable from answerable questions (ROC AUC) is
+kept, and its threshold is chosen by sweeping it over those readings (no re-decoding),
+maximizing mean SQuAD 2.0 F1, the null-threshold tuning of extractive SQuAD 2.0 readers
+(Devlin et al., "BERT", 2019, section 4.3).
 The score and threshold are saved in the adapter's ``reader_config.json`` and the held-out
 figures in its training card.
 """
@@ -21,7 +22,7 @@ from ragcore.adapters.abstain_head import AbstainHead, last_token_states, roc_au
 from ragcore.adapters.decoding import AbstainScore, Reading
 from ragcore.adapters.raft import gold_examples
 from ragcore.adapters.registry import ReaderGenerator
-from ragcore.adapters.training import write_card
+from ragcore.adapters.training import read_card, write_card
 from ragcore.adapters.transformers_generator import chat_prompt_ids
 from ragcore.evals.squad import token_f1
 from ragcore.evals.squad_data import Article
@@ -160,6 +161,9 @@ def calibrate_adapter(
             "fitted_on": [a.title for a in head_articles],
             "auc": round(head_auc, 4),
         }
+    elif reader.head is not None:  # a head fitted earlier: keep its record
+        earlier = read_card(adapter_dir).get("metrics", {}).get("calibration", {}).get("head")
+        record["head"] = earlier or {"layer": reader.head.layer, "l2": reader.head.l2}
     scored = readings(reader, articles, limit=limit, quiet=quiet)
     f1 = [token_f1(r.answer, golds) if r.answer else 0.0 for r, golds in scored]
     ok = [bool(golds) for _, golds in scored]
@@ -174,7 +178,9 @@ def calibrate_adapter(
             "f1": round(100 * best_f1, 2),
             "auc": None if auc is None else round(auc, 4),
         }
-    chosen = AbstainScore(max(by_score, key=lambda k: (by_score[k]["f1"], by_score[k]["auc"] or 0)))
+    # The score is chosen by ROC AUC: it measures separation at every threshold, while the
+    # best F1 over a threshold sweep is an optimistic, noisy maximum on a few hundred questions.
+    chosen = AbstainScore(max(by_score, key=lambda k: (by_score[k]["auc"] or 0, by_score[k]["f1"])))
     p = [r.abstain_score(chosen) for r, _ in scored]
     threshold = by_score[chosen.value]["threshold"]
     record |= {

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ragcore.adapters.transformers_generator import left_padded
+
 from ragcore.errors import ConfigError
 
 HEAD_FILE = "abstain_head.safetensors"
@@ -128,7 +130,7 @@ def last_token_states(
     on_batch: Callable[[int], None] | None = None,
 ) -> Any:
     """``[prompts, layers + 1, hidden]``: every layer's hidden state at each prompt's last token
-    (left-padded batches with position ids that skip the padding)."""
+    (left-padded batches)."""
     import torch
 
     device = next(model.parameters()).device
@@ -137,13 +139,7 @@ def last_token_states(
     with torch.inference_mode():
         for start in range(0, len(prompts), batch):
             chunk = prompts[start : start + batch]
-            width = max(map(len, chunk))
-            ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for row, p in enumerate(chunk):
-                ids[row, width - len(p) :] = torch.tensor(list(p))
-                mask[row, width - len(p) :] = 1
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            ids, mask, positions = left_padded(chunk, pad)
             hidden = model(
                 input_ids=ids.to(device),
                 attention_mask=mask.to(device),

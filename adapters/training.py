@@ -20,7 +20,7 @@ from typing import Any
 
 from ragcore.adapters.base_model import file_sha256
 from ragcore.adapters.raft import ReaderExample
-from ragcore.adapters.transformers_generator import chat_prompt_ids
+from ragcore.adapters.transformers_generator import chat_prompt_ids, left_padded
 
 from ragcore.errors import ConfigError
 from ragcore.progress import Progress
@@ -229,19 +229,12 @@ def _batch_loss(
 ) -> Any:
     """Per-example mean cross-entropy of the reply tokens. Sequences are left-padded, so every
     reply ends at the last position and the LM head runs on the last ``longest reply + 1``
-    positions only; position ids skip the padding, so each example sees the positions it would
-    see alone."""
-    width = max(len(p) + len(r) for p, r in batch)
+    positions only."""
     keep = max(len(r) for _, r in batch) + 1
-    ids = torch.full((len(batch), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    ids, mask, positions = left_padded([p + r for p, r in batch], pad)
     labels = torch.full((len(batch), keep - 1), -100, dtype=torch.long)
-    for row, (prompt, reply) in enumerate(batch):
-        seq = prompt + reply
-        ids[row, width - len(seq) :] = torch.tensor(seq)
-        mask[row, width - len(seq) :] = 1
+    for row, (_, reply) in enumerate(batch):
         labels[row, keep - 1 - len(reply) :] = torch.tensor(reply)
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
     ids, mask, positions, labels = (t.to(device) for t in (ids, mask, positions, labels))
     logits = model(
         input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep

@@ -17,6 +17,21 @@ def chat_prompt_ids(tokenizer: Any, messages: Sequence[dict[str, str]]) -> list[
     return ids if isinstance(ids, list) else list(ids["input_ids"])
 
 
+def left_padded(sequences: Sequence[Sequence[int]], pad: int) -> tuple[Any, Any, Any]:
+    """(ids, attention mask, position ids) of a left-padded batch: every sequence ends at the
+    last position, and position ids skip the padding, so each sequence sees the positions it
+    would see alone."""
+    import torch
+
+    width = max(map(len, sequences))
+    ids = torch.full((len(sequences), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, width - len(seq) :] = torch.tensor(list(seq), dtype=torch.long)
+        mask[row, width - len(seq) :] = 1
+    return ids, mask, (mask.cumsum(-1) - 1).clamp(min=0)
+
+
 class TransformersGenerator:
     """A local causal LM directory (``config.json``, weights, tokenizer with a chat template)."""
 

@@ -98,6 +98,13 @@ def readings(
     return out
 
 
+def answer_f1(scored: Sequence[tuple[Reading, tuple[str, ...]]]) -> tuple[list[float], list[bool]]:
+    """(the decoded span's F1 against the gold answers, whether the question is answerable)
+    per reading; a reading without a span scores 0."""
+    f1 = [token_f1(r.answer, golds) if r.answer else 0.0 for r, golds in scored]
+    return f1, [bool(golds) for _, golds in scored]
+
+
 def fit_abstain_head(
     reader: ReaderGenerator,
     train: Sequence[Article],
@@ -109,8 +116,7 @@ def fit_abstain_head(
     choosing layer and regularization by ROC AUC on ``held_out``; returns (head, that AUC)."""
     import torch
 
-    sets = []
-    for articles in (train, held_out):
+    def features(articles: Sequence[Article]) -> tuple[Any, Any]:
         examples = gold_examples(articles)
         prompts = [
             chat_prompt_ids(reader.tokenizer, reader_messages(ex.question, ex.passages))
@@ -119,12 +125,13 @@ def fit_abstain_head(
         with Progress(quiet) as progress:
             task = progress.task("hidden states for the abstention head", total=len(prompts))
             states = reader.run(
-                lambda m, p=prompts, t=task, bar=progress: last_token_states(
-                    m, reader.tokenizer, p, on_batch=lambda n: bar.advance(t, n)
+                lambda model: last_token_states(
+                    model, reader.tokenizer, prompts, on_batch=lambda n: progress.advance(task, n)
                 )
             )
-        sets.append((states, torch.tensor([ex.answer is None for ex in examples])))
-    (x_train, y_train), (x_held, y_held) = sets
+        return states, torch.tensor([ex.answer is None for ex in examples])
+
+    (x_train, y_train), (x_held, y_held) = features(train), features(held_out)
     if y_train.all() or not y_train.any() or y_held.all() or not y_held.any():
         raise ConfigError(
             "an abstention head needs answerable and unanswerable questions in both sets",
@@ -165,8 +172,7 @@ def calibrate_adapter(
         earlier = read_card(adapter_dir).get("metrics", {}).get("calibration", {}).get("head")
         record["head"] = earlier or {"layer": reader.head.layer, "l2": reader.head.l2}
     scored = readings(reader, articles, limit=limit, quiet=quiet)
-    f1 = [token_f1(r.answer, golds) if r.answer else 0.0 for r, golds in scored]
-    ok = [bool(golds) for _, golds in scored]
+    f1, ok = answer_f1(scored)
     candidates = [s for s in AbstainScore if s is not AbstainScore.HEAD or reader.head]
     by_score: dict[str, dict[str, Any]] = {}
     for score in candidates:

@@ -3,7 +3,8 @@ greedy decoding.
 
 1. **Abstention.** The reply "I don't know." is scored by teacher forcing on top of the
    prompt's KV cache: ``p_abstain = P(abstention reply | prompt)``, the product of its token
-   probabilities. The reader abstains when ``p_abstain >= abstain_threshold``, a threshold
+   probabilities. The reader abstains when its ``AbstainScore`` (that probability, its share
+   against the decoded span, or the adapter's abstention head) reaches ``abstain_threshold``,
    calibrated on held-out articles (``calibrate_threshold``), in the spirit of the null-score
    threshold of extractive SQuAD 2.0 readers (Devlin et al., "BERT", 2019, section 4.3).
 2. **Span-constrained decoding.** Otherwise the answer is decoded greedily, but each step

@@ -4,8 +4,8 @@ per request, and merge one into the base for export.
 An adapter is a folder with peft's ``adapter_config.json`` + ``adapter_model.safetensors``, a
 ``training_card.json`` (whose base fingerprint must match the base it is loaded on) and
 optionally a ``reader_config.json`` and an ``abstain_head.safetensors``. Adapters are found
-in the ones shipped with ragcore, in
-``$RAGCORE_CACHE/adapters/`` and in folders passed by path.
+in the ones shipped with ragcore, in ``$RAGCORE_CACHE/adapters/`` and in folders passed by
+path.
 """
 
 from __future__ import annotations

@@ -20,7 +20,11 @@ from ragcore.types import Document, DocumentRef, Skipped
 
 
 class FilesystemConnector:
-    """Connector for a file or a folder (recursively)."""
+    """Connector for a file or a folder (recursively). It claims any source without a scheme,
+    so it comes last (``priority = -1``): a git repository's root goes to the git connector
+    unless ``--connector filesystem`` is given."""
+
+    priority = -1
 
     def __init__(self, source: str) -> None:
         path = Path(source.removeprefix("file://")).expanduser()

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from ragcore.errors import SourceError
 
@@ -71,7 +72,12 @@ _DROP = ["script", "style", "nav", "footer", "header", "aside", "noscript", "tem
 def read_html(data: bytes) -> Extracted:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(_decode(data), "html.parser")
+    return html_text(BeautifulSoup(_decode(data), "html.parser"))
+
+
+def html_text(soup: Any) -> Extracted:
+    """Clean text of a parsed page (BeautifulSoup; navigation, scripts and forms dropped,
+    headings kept as ``#`` lines). Changes ``soup``."""
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup(_DROP):
         tag.decompose()

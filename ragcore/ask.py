@@ -4,7 +4,7 @@ and guard it. Returns an ``Answer``; the generator is any ``Generator`` plugin."
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -74,12 +74,16 @@ def ask(
     question: str,
     config: AskConfig | None = None,
     on_token: Callable[[str], None] | None = None,
+    groups: Collection[str] | None = None,
 ) -> Answer:
+    """Answer ``question`` from ``index``. ``groups``: the caller's access groups, as for
+    ``Index.search`` (None: no access check); passages the caller may not see are never
+    retrieved, so they cannot reach the generator."""
     config = config or AskConfig()
     if not question.strip():
         raise ConfigError("the question is empty", 'ask something, e.g. ragcore ask "..."')
     t0 = time.perf_counter()
-    hits = tuple(index.search(question, k=config.passages, mode=config.mode).hits)
+    hits = tuple(index.search(question, k=config.passages, mode=config.mode, groups=groups).hits)
     t1 = time.perf_counter()
     timings = {"retrieve": 1000 * (t1 - t0)}
     best = max((h.scores.get("rerank", float("-inf")) for h in hits), default=float("-inf"))

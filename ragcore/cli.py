@@ -1,4 +1,5 @@
-"""``ragcore`` command line: ingest, search, status, demo, plugins.
+"""``ragcore`` command line: ingest, sync, search, status, demo, plugins (ask, eval and
+adapters live in their own modules).
 
 Every failure the user can fix prints ``error:`` and ``hint:`` lines and exits 2; an ingest
 that skipped some sources exits 1 after listing them.
@@ -17,7 +18,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ragcore import plugins
 from ragcore.cli_adapters import add_adapters_parser, cmd_adapters
 from ragcore.cli_ask import add_ask_parser, cmd_ask
 from ragcore.cli_eval import add_eval_parser, cmd_eval
@@ -25,6 +25,7 @@ from ragcore.config import Fusion, RerankFusion, SearchConfig, Settings
 from ragcore.errors import ConfigError, RagcoreError
 from ragcore.index import Index
 from ragcore.search import SearchResult
+from ragcore.sources import SourceSpec, open_source
 from ragcore.sync import SyncReport
 
 out = Console(soft_wrap=True)
@@ -47,12 +48,49 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _groups(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--group",
+        action="append",
+        metavar="GROUP",
+        help="the caller's access group (repeatable): only public documents and those shared "
+        "with these groups are searched. --group '' alone: public documents only. "
+        "Without --group: no access check (the index owner)",
+    )
+
+
+def caller_groups(args: argparse.Namespace) -> tuple[str, ...] | None:
+    if args.group is None:
+        return None
+    return tuple(g for g in args.group if g)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="ragcore", description="RAG-first retrieval on Qdrant.")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="index files/folders; re-running syncs changes and deletions")
-    p.add_argument("paths", nargs="+")
+    p = sub.add_parser(
+        "ingest",
+        help="index sources (paths, http(s) sites, SQLAlchemy URLs, git repositories); "
+        "re-running syncs changes and deletions",
+    )
+    p.add_argument("paths", nargs="+", metavar="SOURCE")
+    p.add_argument("--connector", help="connector plugin to use (default: the one that claims it)")
+    p.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="connector option, e.g. -o table=articles -o text_column=body; repeatable",
+    )
+    p.add_argument(
+        "--access",
+        action="append",
+        default=[],
+        metavar="GROUP",
+        help="access group for documents that carry none of their own; repeatable",
+    )
     p.add_argument("--embedder", help="embedder plugin (default bge-small-en-v1.5)")
     p.add_argument("--chunk-size", type=int, help="tokens per chunk (default 256)")
     p.add_argument("--chunk-overlap", type=int, help="overlap in tokens (default 32)")
@@ -62,8 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
     _common(p)
 
+    p = sub.add_parser(
+        "sync", help="re-sync every [[sources]] entry of ragcore.toml (added, changed, deleted)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
+    _common(p)
+
     p = sub.add_parser("search", help="search the index")
     p.add_argument("query")
+    _groups(p)
     p.add_argument("-k", type=int, default=10, help="number of hits (default 10)")
     p.add_argument("--mode", help="bm25 | dense | hybrid, optionally +rerank (default hybrid)")
     p.add_argument(
@@ -92,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plugins", help="list installed connectors, embedders and rerankers")
     p.add_argument("--json", action="store_true")
 
-    add_ask_parser(sub, _common)
+    add_ask_parser(sub, lambda p: (_common(p), _groups(p)))
     add_eval_parser(sub)
     add_adapters_parser(sub)
     return ap
@@ -145,13 +190,40 @@ def _filters(items: list[str]) -> dict[str, Any]:
     return parsed
 
 
+def _options(items: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"bad --option {item!r}", "use KEY=VALUE, e.g. -o table=articles")
+        options[key.replace("-", "_")] = value
+    return options
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     s = _settings(args)
+    specs = [
+        SourceSpec(p, args.connector, tuple(args.access), _options(args.option)) for p in args.paths
+    ]
+    return _sync(args, s, specs, rebuild=args.rebuild)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    s = _settings(args)
+    if not s.sources:
+        raise ConfigError(
+            "no [[sources]] in ragcore.toml to sync",
+            'add a table per source, e.g. [[sources]] uri = "docs/", or use ragcore ingest SOURCE',
+        )
+    return _sync(args, s, list(s.sources), rebuild=False)
+
+
+def _sync(args: argparse.Namespace, s: Settings, specs: list[SourceSpec], rebuild: bool) -> int:
     config = s.index if s.index_explicit else None
-    # Resolve every source first: a bad path fails before anything is created or changed.
-    sources = [plugins.connector_for(p) for p in args.paths]
+    # Resolve every source first: a bad path or option fails before anything is changed.
+    sources = [open_source(spec) for spec in specs]
     with Index.open(
-        s.index_dir, config=config, store=s.store, create=True, rebuild=args.rebuild
+        s.index_dir, config=config, store=s.store, create=True, rebuild=rebuild
     ) as index:
         report = index.ingest(sources, quiet=args.quiet or args.json, dry_run=args.dry_run)
     _print_report(report, args.json)
@@ -196,7 +268,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise ConfigError(f"-k {args.k} must be at least 1", "e.g. -k 10")
     with Index.open(s.index_dir, store=s.store, search=search) as index:
-        result = index.search(args.query, k=args.k, filters=_filters(args.filter))
+        result = index.search(
+            args.query, k=args.k, filters=_filters(args.filter), groups=caller_groups(args)
+        )
     _print_result(result, args.json)
     return 0
 
@@ -284,13 +358,14 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "ingest": cmd_ingest,
+    "sync": cmd_sync,
     "search": cmd_search,
     "status": cmd_status,
     "demo": cmd_demo,
     "plugins": cmd_plugins,
     "eval": cmd_eval,
     "adapters": cmd_adapters,
-    "ask": lambda args: cmd_ask(args, _settings(args)),
+    "ask": lambda args: cmd_ask(args, _settings(args), caller_groups(args)),
 }
 
 

@@ -66,7 +66,7 @@ def load_generator(
     return factory(model, **kwargs) if model else factory(**kwargs)
 
 
-def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
+def cmd_ask(args: argparse.Namespace, settings: Any, groups: tuple[str, ...] | None = None) -> int:
     from ragcore.index import Index
 
     config = AskConfig(
@@ -82,7 +82,7 @@ def cmd_ask(args: argparse.Namespace, settings: Any) -> int:
     )
     stream = None if args.json else (lambda piece: (sys.stdout.write(piece), sys.stdout.flush()))
     with Index.open(settings.index_dir, store=settings.store, search=settings.search) as index:
-        answer = ask(index, generator, args.question, config, on_token=stream)
+        answer = ask(index, generator, args.question, config, on_token=stream, groups=groups)
     if args.json:
         out.print_json(json.dumps(answer.to_json()))
         return 0

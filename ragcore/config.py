@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from ragcore.errors import ConfigError, IncompatibleIndexError
+from ragcore.sources import SourceSpec
 
 #: Bumped when the on-disk layout or payload schema changes incompatibly.
 FORMAT_VERSION = 1
@@ -179,6 +180,7 @@ class Settings:
     search: SearchConfig = field(default_factory=SearchConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     index_explicit: bool = False  # [index] was given, so it must match an existing index
+    sources: tuple[SourceSpec, ...] = ()  # [[sources]]: what ``ragcore sync`` keeps in step
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
@@ -195,11 +197,17 @@ class Settings:
             ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the file") from None
-        unknown = set(data) - {"index_dir", "index", "search", "store"}
+        unknown = set(data) - {"index_dir", "index", "search", "store", "sources"}
         if unknown:
             raise ConfigError(
                 f"{path}: unknown keys {sorted(unknown)}",
-                "top-level keys are index_dir and the tables [index], [search], [store]",
+                "top-level keys are index_dir, the tables [index], [search], [store] and the "
+                "array of tables [[sources]]",
+            )
+        tables = data.get("sources", [])
+        if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+            raise ConfigError(
+                f"{path}: sources must be an array of tables", 'write [[sources]] then uri = "..."'
             )
         return cls(
             index_dir=Path(data.get("index_dir", ".ragcore")),
@@ -207,6 +215,7 @@ class Settings:
             search=_build(SearchConfig, data.get("search", {}), path, "search"),
             store=_build(StoreConfig, data.get("store", {}), path, "store"),
             index_explicit="index" in data,
+            sources=tuple(SourceSpec.from_table(t, str(path)) for t in tables),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:

@@ -37,7 +37,12 @@ class IncompatibleIndexError(RagcoreError):
 
 
 class SourceError(RagcoreError):
-    """A source (file, folder, URL) cannot be read."""
+    """A source (file, folder, URL, database, repository) cannot be read. ``source`` names the
+    failing source or item when the raiser knows it."""
+
+    def __init__(self, message: str, hint: str = "", source: str = "") -> None:
+        super().__init__(message, hint)
+        self.source = source
 
 
 class PluginError(RagcoreError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from ragcore.ledger import Ledger
 from ragcore.progress import Progress
 from ragcore.protocols import Connector, Embedder, Reranker
 from ragcore.search import SearchResult, chunk_from_payload, run_search
+from ragcore.sources import SourceSpec, open_source
 from ragcore.sparse import Bm25Encoder
 from ragcore.store import VectorStore, open_store
 from ragcore.store.base import FilterValue
@@ -151,16 +152,21 @@ class Index:
 
     def ingest(
         self,
-        sources: Sequence[str | Path | Connector],
+        sources: Sequence[str | Path | SourceSpec | Connector],
         *,
         quiet: bool = False,
         dry_run: bool = False,
         batch_chunks: int = 256,
     ) -> SyncReport:
-        """Sync each source (a path, or any connector) into the index: added, changed and
-        deleted documents are applied; unchanged ones are skipped by their change token."""
+        """Sync each source (a path or URL, a ``SourceSpec``, or any connector) into the index:
+        added, changed and deleted documents are applied; unchanged ones are skipped by their
+        change token. A source that fails as a whole is reported in ``skipped`` and keeps what
+        the index held for it; the other sources are still synced."""
         connectors = [
-            s if not isinstance(s, (str, Path)) else plugins.connector_for(str(s)) for s in sources
+            open_source(str(s) if isinstance(s, Path) else s)
+            if isinstance(s, (str, Path, SourceSpec))
+            else s
+            for s in sources
         ]
         embedder = self.embedder
         syncer = Syncer(
@@ -202,10 +208,17 @@ class Index:
         mode: str | SearchMode | None = None,
         rerank: bool | None = None,
         filters: Mapping[str, FilterValue] | None = None,
+        groups: Collection[str] | None = None,
         **overrides: Any,
     ) -> SearchResult:
         """Top ``k`` hits. ``mode`` accepts ``"hybrid+rerank"``-style strings; other
-        ``SearchConfig`` fields can be overridden by keyword."""
+        ``SearchConfig`` fields can be overridden by keyword.
+
+        ``groups`` are the caller's access groups: only public chunks and chunks of documents
+        shared with one of these groups are returned (an engine-side filter, so ``k`` hits
+        come back when that many are visible). None means no access check, for the index
+        owner; pass the end user's groups (``()`` for an anonymous one) when serving others.
+        """
         config = self.search_config_for(mode, rerank, **overrides)
         result = run_search(
             self.store,
@@ -216,6 +229,7 @@ class Index:
             k,
             config,
             filters,
+            groups,
         )
         if not result.hits and self.store.count() == 0:  # checked off the hot path
             raise EmptyIndexError(

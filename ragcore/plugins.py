@@ -6,13 +6,15 @@ in the groups below, exactly as it would find a third party's package.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from ragcore.errors import PluginError, SourceError
+from ragcore.errors import ConfigError, PluginError, SourceError
 
 
 class PluginGroup(StrEnum):
@@ -80,18 +82,40 @@ def reranker(name: str) -> Any:
     return _instance(PluginGroup.RERANKERS, name)
 
 
-def connector_for(source: str) -> Any:
-    """Build the connector that claims ``source`` (first installed one whose ``accepts`` says
-    yes, in entry-point name order)."""
-    for _name, ep in sorted(_entry_points(PluginGroup.CONNECTORS).items()):
+def connector_for(
+    source: str, connector: str | None = None, options: Mapping[str, Any] | None = None
+) -> Any:
+    """Build the connector for ``source``: the one named ``connector``, else the installed one
+    that claims it (``accepts``), highest ``priority`` first, then entry-point name order.
+    ``options`` are passed to its factory as keywords."""
+    options = dict(options or {})
+    if connector is not None:
+        return _build(connector, load(PluginGroup.CONNECTORS, connector), source, options)
+    factories = []
+    for name, ep in _entry_points(PluginGroup.CONNECTORS).items():
         try:
-            factory = ep.load()
+            factories.append((name, ep.load()))
         except ImportError:
             continue
+    factories.sort(key=lambda nf: (-getattr(nf[1], "priority", 0), nf[0]))
+    for name, factory in factories:
         if factory.accepts(source):
-            return factory(source)
+            return _build(name, factory, source, options)
     names = ", ".join(sorted(_entry_points(PluginGroup.CONNECTORS))) or "none"
     raise SourceError(
         f"no connector accepts {source!r}",
         f"installed connectors: {names}. Check the path exists, or install a connector plugin",
+        source=source,
     )
+
+
+def _build(name: str, factory: Any, source: str, options: dict[str, Any]) -> Any:
+    params = inspect.signature(factory).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    known = [p for p in params if p not in ("self", "source")]
+    if not takes_any and (unknown := sorted(set(options) - set(known))):
+        raise ConfigError(
+            f"the {name} connector takes no option {', '.join(unknown)} (source {source})",
+            f"its options: {', '.join(known) or 'none'}",
+        )
+    return factory(source, **options)

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ragcore.types import Document, DocumentRef
+from ragcore.types import Document, DocumentRef, Skipped
 
 
 @runtime_checkable
@@ -43,22 +43,43 @@ class Reranker(Protocol):
 class Connector(Protocol):
     """A document source. ``list`` is cheap (no content); ``load`` reads one document.
 
-    ``scope`` is the URI prefix this connector owns: indexed documents under it that ``list``
-    no longer yields are deleted on sync.
+    - ``scope``: the URI prefix this connector owns. Indexed documents under it that ``list``
+      no longer yields are deleted on sync.
+    - ``list``: every document the source holds now, as ``DocumentRef`` values with a stable
+      ``id``, the item's ``source`` URI, a ``change_token`` (content hash, ETag, Last-Modified,
+      commit or blob id, row version) and metadata (``MetadataKey``: title, author,
+      updated_at, access). An item that exists but cannot be read is yielded as ``Skipped``:
+      the index keeps what it had for it. If the source as a whole cannot be read, raise
+      ``SourceError``: the sync leaves everything under ``scope`` as it was.
+    - ``load``: the document's text; raise ``SourceError`` to skip just that item.
     """
 
     scope: str
 
-    def list(self) -> Iterable[DocumentRef]: ...
+    def list(self) -> Iterable[DocumentRef | Skipped]: ...
 
     def load(self, ref: DocumentRef) -> Document: ...
 
 
+@runtime_checkable
+class StatefulConnector(Connector, Protocol):
+    """A connector that keeps state between syncs (a crawl's validators and links, the last
+    synced commit). The sync engine hands back what ``checkpoint`` returned after the last
+    completed sync of the same scope (``{}`` the first time), and stores the new checkpoint in
+    the index's ledger once the run's writes are committed."""
+
+    def restore(self, state: Mapping[str, Any]) -> None: ...
+
+    def checkpoint(self) -> Mapping[str, Any]: ...
+
+
 class ConnectorFactory(Protocol):
     """What the ``ragcore.connectors`` entry point names: a class (or callable) that builds a
-    connector for a source string, plus ``accepts`` to claim sources."""
+    connector for a source string and keyword options (``ragcore.toml`` ``[[sources]]`` keys,
+    ``ingest -o KEY=VALUE``), plus ``accepts`` to claim sources. ``priority`` (default 0)
+    orders the claims: a catch-all such as the filesystem connector uses a negative one."""
 
-    def __call__(self, source: str) -> Connector: ...
+    def __call__(self, source: str, **options: Any) -> Connector: ...
 
     @staticmethod
     def accepts(source: str) -> bool: ...

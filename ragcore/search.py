@@ -4,7 +4,7 @@ an optional cross-encoder rerank whose order replaces or is rank-fused with the 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,9 @@ def chunk_from_payload(point_id: str, payload: Mapping[str, Any]) -> Chunk:
         start=int(payload["start"]),
         end=int(payload["end"]),
         heading_path=tuple(payload.get("heading_path", ())),
-        metadata=dict(payload.get("metadata", {})) | {"source": payload["source"]},
+        metadata=dict(payload.get("metadata", {}))
+        | {"source": payload["source"]}
+        | ({"access": list(payload["access"])} if payload.get("access") else {}),
     )
 
 
@@ -53,6 +55,7 @@ def first_stage(
     config: SearchConfig,
     filters: Mapping[str, FilterValue],
     timings: dict[str, float],
+    groups: tuple[str, ...] | None = None,
 ) -> list[tuple[ScoredPoint, dict[str, float]]]:
     """Candidates from the engine, each with the dense and BM25 scores of its own (BM25 absent
     when the chunk shares no term with the query) and, for hybrid, the fused score."""
@@ -64,7 +67,7 @@ def first_stage(
     sparse = bm25.query(query) if config.mode in (SearchMode.BM25, SearchMode.HYBRID) else None
     t1 = time.perf_counter()
     timings["embed_query"] = (t1 - t0) * 1000
-    common: dict[str, Any] = {"filters": filters}
+    common: dict[str, Any] = {"filters": filters, "groups": groups}
     if config.mode is SearchMode.HYBRID:
         weights = (config.dense_weight, config.sparse_weight)
         fused_q = StoreQuery(
@@ -136,11 +139,22 @@ def run_search(
     k: int,
     config: SearchConfig,
     filters: Mapping[str, FilterValue] | None = None,
+    groups: Collection[str] | None = None,
 ) -> SearchResult:
+    """``groups``: the caller's access groups (None: no access check); the engine returns
+    only chunks that are public or share one of them."""
     timings: dict[str, float] = {}
     depth = config.rerank_depth if config.rerank else 0
     candidates = first_stage(
-        store, embedder, bm25, query, max(k, depth), config, filters or {}, timings
+        store,
+        embedder,
+        bm25,
+        query,
+        max(k, depth),
+        config,
+        filters or {},
+        timings,
+        None if groups is None else tuple(sorted(set(groups))),
     )
     chunks = [chunk_from_payload(p.id, p.payload or {}) for p, _ in candidates]
     scores = [dict(s) for _, s in candidates]

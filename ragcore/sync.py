@@ -8,18 +8,19 @@ interrupted run is finished by the next one (see ``ragcore.ledger``).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ragcore.chunking import Chunker, embedding_text
 from ragcore.errors import RagcoreError
 from ragcore.ledger import Ledger, LedgerEntry
 from ragcore.progress import Progress
-from ragcore.protocols import Connector, Embedder
+from ragcore.protocols import Connector, Embedder, StatefulConnector
 from ragcore.sparse import Bm25Encoder
 from ragcore.store.base import StoredPoint, VectorStore
-from ragcore.types import Chunk, Document, DocumentRef, Skipped
+from ragcore.types import Chunk, Document, DocumentRef, Skipped, access_groups
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,16 @@ class SyncReport:
         }
 
 
+def state_token(ref: DocumentRef) -> str:
+    """What the ledger compares: the source's change token, plus the access groups, so that a
+    change of who may see a document is applied even when its content is unchanged."""
+    groups = access_groups(ref.metadata)
+    return ref.change_token + (" access=" + ",".join(groups) if groups else "")
+
+
 def plan(connector: Connector, ledger: Ledger) -> SyncPlan:
+    """Compare what ``connector`` lists with the ledger. Raises ``SourceError`` if the source
+    as a whole cannot be listed."""
     committed = ledger.entries_under(connector.scope)
     pending = ledger.pending_under(connector.scope)
     added: list[DocumentRef] = []
@@ -98,7 +108,7 @@ def plan(connector: Connector, ledger: Ledger) -> SyncPlan:
         old = committed.get(item.id)
         if old is None:
             added.append(item)
-        elif item.id in pending or old.change_token != item.change_token:
+        elif item.id in pending or old.change_token != state_token(item):
             changed.append(item)
         else:
             unchanged += 1
@@ -126,8 +136,25 @@ class Syncer:
         self.bm25, self.chunker, self.batch_chunks = bm25, chunker, batch_chunks
 
     def run(self, connector: Connector, progress: Progress, dry_run: bool = False) -> SyncReport:
+        """Sync one source. A source that cannot be listed at all is reported as skipped and
+        nothing under its scope changes."""
         t0 = time.perf_counter()
-        p = plan(connector, self.ledger)
+        scope = getattr(connector, "scope", "?")
+        stateful = isinstance(connector, StatefulConnector)
+        state_key = f"state:{scope}"
+        try:
+            if stateful:
+                saved = self.ledger.get_meta(state_key)
+                connector.restore(json.loads(saved) if saved else {})
+            p = plan(connector, self.ledger)
+        except RagcoreError as exc:
+            reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
+            return SyncReport(
+                skipped=(Skipped(getattr(exc, "source", "") or scope, reason),),
+                seconds=time.perf_counter() - t0,
+                dry_run=dry_run,
+                sources=(scope,),
+            )
         report = SyncReport(
             added=len(p.added),
             changed=len(p.changed),
@@ -161,6 +188,8 @@ class Syncer:
         if p.deleted or p.changed:
             self.store.optimize()  # vacuum deleted chunks so BM25 IDF stops counting them
         self.store.flush()
+        if stateful:
+            self.ledger.set_meta(state_key, json.dumps(connector.checkpoint()))
         self.ledger.set_meta("last_sync", str(time.time()))
         return SyncReport(  # documents that were skipped count as skipped, not added/changed
             added=sum(r.id in done for r in p.added),
@@ -192,6 +221,10 @@ class Syncer:
             except RagcoreError as exc:
                 skipped.append(Skipped(ref.source, exc.message))
                 continue
+            # who may see it is what was listed (and compared), whatever ``load`` says
+            doc = replace(
+                doc, metadata=dict(doc.metadata) | {"access": access_groups(ref.metadata)}
+            )
             chunks = self.chunker.chunk(doc) if doc.text.strip() else []
             if not chunks:
                 skipped.append(Skipped(ref.source, "empty document: no text could be extracted"))
@@ -225,11 +258,14 @@ class Syncer:
                     payload={
                         "doc_id": c.doc_id,
                         "source": c.source,
+                        "access": list(access_groups(c.metadata)),
                         "text": c.text,
                         "start": c.start,
                         "end": c.end,
                         "heading_path": list(c.heading_path),
-                        "metadata": {k: v for k, v in c.metadata.items() if k != "source"},
+                        "metadata": {
+                            k: v for k, v in c.metadata.items() if k not in ("source", "access")
+                        },
                     },
                 )
                 for c, text, vec in zip(chunks, texts, vectors, strict=True)
@@ -240,7 +276,7 @@ class Syncer:
         self.store.flush()
         self.ledger.commit(
             [
-                LedgerEntry(doc.id, doc.source, ref.change_token, tuple(c.id for c in cs))
+                LedgerEntry(doc.id, doc.source, state_token(ref), tuple(c.id for c in cs))
                 for ref, doc, cs in batch
             ]
         )

@@ -17,6 +17,26 @@ def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
 
 
+class MetadataKey(StrEnum):
+    """Metadata keys every connector fills where its source knows them (``DocumentRef`` and
+    ``Document`` metadata). Other keys are kept as they are and can be filtered on."""
+
+    TITLE = "title"
+    AUTHOR = "author"
+    UPDATED_AT = "updated_at"  # ISO 8601, UTC
+    ACCESS = "access"  # list of group names allowed to see the document; absent/empty: public
+
+
+def access_groups(metadata: Mapping[str, Any]) -> tuple[str, ...]:
+    """The sorted, de-duplicated access groups of a document's metadata (empty: public)."""
+    value = metadata.get(MetadataKey.ACCESS.value)
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(sorted({str(g).strip() for g in value if str(g).strip()}))
+
+
 @dataclass(frozen=True)
 class DocumentRef:
     """What a connector knows about a document before loading it.

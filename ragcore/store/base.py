@@ -1,7 +1,8 @@
 """One store interface over the embedded engine (qdrant-edge) and a Qdrant server (qdrant-client).
 
 Every point is one chunk: a named dense vector ``dense``, a named sparse vector ``bm25`` (IDF
-modifier) and a payload ``{doc_id, source, text, start, end, heading_path, metadata}``.
+modifier) and a payload ``{doc_id, source, access, text, start, end, heading_path, metadata}``
+(``access``: the groups that may see it, empty for public).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ DENSE = "dense"
 SPARSE = "bm25"
 
 #: Payload keys stored at the top level; any other filter key means ``metadata.<key>``.
-TOP_LEVEL_KEYS = frozenset({"doc_id", "source"})
+TOP_LEVEL_KEYS = frozenset({"doc_id", "source", "access"})
+#: Keyword-indexed payload keys (the access filter runs on every restricted query).
+INDEXED_KEYS = ("doc_id", "source", "access")
 
 FilterValue = str | int | bool | Sequence[str] | Sequence[int]
 
@@ -58,6 +61,9 @@ class StoreQuery:
     prefetch: int = 100
     filters: Mapping[str, FilterValue] = field(default_factory=dict)
     ids: tuple[str, ...] | None = None  # restrict to these point ids (exact scoring of a few)
+    # The caller's groups: only chunks that are public (no ``access``) or share a group with
+    # them match. None: no access check (the index owner).
+    groups: tuple[str, ...] | None = None
     with_payload: bool = True
 
     def __post_init__(self) -> None:

@@ -12,6 +12,7 @@ from ragcore.config import Fusion
 from ragcore.errors import StoreError
 from ragcore.store.base import (
     DENSE,
+    INDEXED_KEYS,
     SPARSE,
     FilterValue,
     Record,
@@ -26,6 +27,7 @@ def _filter(
     filters: Mapping[str, FilterValue] | None,
     ids: Collection[str] | None = None,
     must_not: list[Any] | None = None,
+    groups: Collection[str] | None = None,
 ) -> qe.Filter | None:
     must: list[Any] = [qe.HasIdCondition(set(ids))] if ids is not None else []
     for key, value in (filters or {}).items():
@@ -33,6 +35,11 @@ def _filter(
             qe.MatchAny(list(value)) if isinstance(value, (list, tuple)) else qe.MatchValue(value)  # type: ignore[arg-type]
         )
         must.append(qe.FieldCondition(key=payload_key(key), match=match))
+    if groups is not None:  # public (no groups) or shares a group with the caller
+        visible: list[Any] = [qe.IsEmptyCondition("access")]
+        if groups:
+            visible.append(qe.FieldCondition(key="access", match=qe.MatchAny(list(groups))))
+        must.append(qe.Filter(should=visible))
     if not must and not must_not:
         return None
     return qe.Filter(must=must or None, must_not=must_not)
@@ -67,7 +74,7 @@ class EdgeStore:
                 self._shard = qe.EdgeShard.load(str(path), config)
             else:
                 self._shard = qe.EdgeShard.create(str(path), config)
-                for key in ("doc_id", "source"):
+                for key in INDEXED_KEYS:
                     self._shard.update(
                         qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword)
                     )
@@ -100,7 +107,7 @@ class EdgeStore:
         self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
 
     def _request(self, q: StoreQuery) -> qe.QueryRequest:
-        flt = _filter(q.filters, q.ids)
+        flt = _filter(q.filters, q.ids, groups=q.groups)
         dense = (
             qe.Query.Nearest([float(x) for x in q.dense], using=DENSE)
             if q.dense is not None

@@ -10,6 +10,7 @@ from ragcore.config import Fusion, StoreConfig
 from ragcore.errors import StoreError
 from ragcore.store.base import (
     DENSE,
+    INDEXED_KEYS,
     SPARSE,
     FilterValue,
     Record,
@@ -42,7 +43,7 @@ class QdrantServerStore:
                     shard_number=config.shard_number,
                     replication_factor=config.replication_factor,
                 )
-                for key in ("doc_id", "source") if config.url != ":memory:" else ():
+                for key in INDEXED_KEYS if config.url != ":memory:" else ():
                     self._client.create_payload_index(
                         self.collection, key, m.PayloadSchemaType.KEYWORD
                     )
@@ -68,6 +69,7 @@ class QdrantServerStore:
         filters: Mapping[str, FilterValue] | None,
         must_not: Any = None,
         ids: Collection[str] | None = None,
+        groups: Collection[str] | None = None,
     ) -> Any:
         m = self._m
         must = [m.HasIdCondition(has_id=list(ids))] if ids is not None else []
@@ -80,6 +82,11 @@ class QdrantServerStore:
             )
             for k, v in (filters or {}).items()
         ]
+        if groups is not None:  # public (no groups) or shares a group with the caller
+            visible: list[Any] = [m.IsEmptyCondition(is_empty=m.PayloadField(key="access"))]
+            if groups:
+                visible.append(m.FieldCondition(key="access", match=m.MatchAny(any=list(groups))))
+            must.append(m.Filter(should=visible))
         if not must and not must_not:
             return None
         return m.Filter(must=must or None, must_not=must_not)
@@ -117,7 +124,7 @@ class QdrantServerStore:
 
     def _request(self, q: StoreQuery) -> dict[str, Any]:
         m = self._m
-        flt = self._filter(q.filters, ids=q.ids)
+        flt = self._filter(q.filters, ids=q.ids, groups=q.groups)
         sparse = (
             m.SparseVector(indices=list(q.sparse.indices), values=list(q.sparse.values))
             if q.sparse is not None

@@ -1,0 +1,89 @@
+"""Sources as configured: ``[[sources]]`` tables in ``ragcore.toml`` and ``ragcore ingest``
+arguments, turned into connectors.
+
+A source names its URI (a path, ``http(s)://`` start URL, SQLAlchemy URL, git repository),
+optionally the connector plugin to use, connector options, and default access groups for
+documents whose connector gives them none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from ragcore import plugins
+from ragcore.errors import ConfigError
+from ragcore.protocols import Connector, StatefulConnector
+from ragcore.types import Document, DocumentRef, MetadataKey, Skipped, access_groups
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    uri: str
+    connector: str | None = None
+    access: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+        object.__setattr__(self, "access", access_groups({"access": list(self.access)}))
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any], where: str) -> SourceSpec:
+        """A ``[[sources]]`` table: ``uri`` (required), ``connector``, ``access``; every other
+        key is a connector option."""
+        data = dict(table)
+        uri = data.pop("uri", None)
+        if not isinstance(uri, str) or not uri:
+            raise ConfigError(
+                f"{where}: a [[sources]] table has no uri",
+                'add uri = "docs/" (a path, http(s) URL, SQLAlchemy URL or git repository)',
+            )
+        access = data.pop("access", ())
+        if isinstance(access, str):
+            access = [access]
+        connector = data.pop("connector", None)
+        return cls(uri, connector, tuple(access), data)
+
+
+class _DefaultAccess:
+    """Gives documents that carry no access groups of their own the source's groups."""
+
+    def __init__(self, inner: Connector, groups: tuple[str, ...]) -> None:
+        self.inner, self.groups = inner, groups
+        self.scope = inner.scope
+
+    def _with_groups(self, metadata: Mapping[str, Any]) -> dict[str, Any]:
+        meta = dict(metadata)
+        if not access_groups(meta):
+            meta[MetadataKey.ACCESS.value] = list(self.groups)
+        return meta
+
+    def list(self) -> Iterable[DocumentRef | Skipped]:
+        for item in self.inner.list():
+            yield (
+                item
+                if isinstance(item, Skipped)
+                else replace(item, metadata=self._with_groups(item.metadata))
+            )
+
+    def load(self, ref: DocumentRef) -> Document:
+        doc = self.inner.load(ref)
+        return replace(doc, metadata=self._with_groups(doc.metadata))
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        if isinstance(self.inner, StatefulConnector):
+            self.inner.restore(state)
+
+    def checkpoint(self) -> Mapping[str, Any]:
+        return self.inner.checkpoint() if isinstance(self.inner, StatefulConnector) else {}
+
+
+def open_source(spec: SourceSpec | str) -> Connector:
+    """The connector for a source (raises ``SourceError``/``ConfigError`` before any write)."""
+    if isinstance(spec, str):
+        spec = SourceSpec(spec)
+    connector = plugins.connector_for(spec.uri, spec.connector, spec.options)
+    return _DefaultAccess(connector, spec.access) if spec.access else connector

@@ -29,3 +29,44 @@ def docs_dir(tmp_path: Path) -> Path:
     for name in ("authentication.md", "gateway.md", "faq.txt"):
         shutil.copy(DEMO_DOCS / name, folder / name)
     return folder
+
+
+def _pg_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return versions[-1].parent if versions else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A real PostgreSQL server on 127.0.0.1 (Debian's packages; ``.ci/run`` installs them),
+    started in a temporary directory for this test session. Skipped only where PostgreSQL
+    is not installed, unless RAGCORE_REQUIRE_POSTGRES=1 (as in CI) makes that a failure."""
+    import os
+    import socket
+    import subprocess
+    import tempfile
+
+    bindir = _pg_bin()
+    if bindir is None:
+        if os.environ.get("RAGCORE_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL is required (RAGCORE_REQUIRE_POSTGRES=1) but not installed")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    base = Path(tempfile.mkdtemp(prefix="ragcore-pg-"))  # pytest's own tmp is root-only
+    data = base / "data"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(base, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True)  # noqa: E731
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w", "start")
+    yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+    shutil.rmtree(base, ignore_errors=True)

@@ -34,7 +34,7 @@ def _iso(value: Any) -> str | None:
 
 
 class SqlConnector:
-    priority = 10
+    priority = 0
 
     def __init__(
         self,
@@ -86,8 +86,20 @@ class SqlConnector:
 
     @staticmethod
     def accepts(source: str) -> bool:
+        """URLs whose scheme names an SQLAlchemy dialect (``sqlite``, ``postgresql+psycopg``)."""
         scheme, sep, _ = source.partition("://")
-        return bool(sep) and scheme.split("+")[0].lower() not in _NOT_SQL
+        if not sep or scheme.split("+")[0].lower() in _NOT_SQL:
+            return False
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            make_url(source).get_dialect()
+        except (ArgumentError, NoSuchModuleError, ValueError):
+            return False
+        except ImportError:
+            return True  # a known dialect whose driver is missing: say so when connecting
+        return True
 
     def _fail(self, what: str, exc: Exception) -> SourceError:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
@@ -21,7 +22,7 @@ from rich.table import Table
 from ragcore.cli_adapters import add_adapters_parser, cmd_adapters
 from ragcore.cli_ask import add_ask_parser, cmd_ask
 from ragcore.cli_eval import add_eval_parser, cmd_eval
-from ragcore.config import Fusion, RerankFusion, SearchConfig, Settings
+from ragcore.config import CONFIG_FILE, Fusion, RerankFusion, SearchConfig, Settings
 from ragcore.errors import ConfigError, RagcoreError
 from ragcore.index import Index
 from ragcore.search import SearchResult
@@ -222,10 +223,15 @@ def _sync(args: argparse.Namespace, s: Settings, specs: list[SourceSpec], rebuil
     config = s.index if s.index_explicit else None
     # Resolve every source first: a bad path or option fails before anything is changed.
     sources = [open_source(spec) for spec in specs]
-    with Index.open(
-        s.index_dir, config=config, store=s.store, create=True, rebuild=rebuild
-    ) as index:
-        report = index.ingest(sources, quiet=args.quiet or args.json, dry_run=args.dry_run)
+    if args.dry_run and (rebuild or not (s.index_dir / CONFIG_FILE).exists()):
+        # the plan against an empty index, without creating one (or wiping it)
+        with tempfile.TemporaryDirectory() as tmp, Index.open(tmp, create=True) as empty:
+            report = empty.ingest(sources, quiet=args.quiet or args.json, dry_run=True)
+    else:
+        with Index.open(
+            s.index_dir, config=config, store=s.store, create=True, rebuild=rebuild
+        ) as index:
+            report = index.ingest(sources, quiet=args.quiet or args.json, dry_run=args.dry_run)
     _print_report(report, args.json)
     return 0 if report.ok else 1
 

@@ -17,6 +17,8 @@ from ragcore.store.remote import QdrantServerStore
 
 DIM = 8
 WORDS = [f"term{i}" for i in range(300)]
+# i % 5 -> access payload: absent (an index made before access existed), empty, one or two groups
+ACCESS: list[list[str] | None] = [None, [], ["hr"], ["ops", "hr"], ["ops"]]
 
 
 def _points() -> list[StoredPoint]:
@@ -39,7 +41,8 @@ def _points() -> list[StoredPoint]:
                     "end": len(text),
                     "heading_path": [],
                     "metadata": {"file_type": "markdown" if i % 3 else "html", "n": i % 4},
-                },
+                }
+                | ({} if ACCESS[i % 5] is None else {"access": ACCESS[i % 5]}),
             )
         )
     return points
@@ -77,6 +80,8 @@ def _queries() -> list[StoreQuery]:
             StoreQuery(limit=10, dense=dense, sparse=sparse, filters={"doc_id": ["doc1", "doc2"]}),
             StoreQuery(limit=10, sparse=sparse, filters={"n": 2, "file_type": "markdown"}),
             StoreQuery(limit=5, dense=dense, ids=tuple(str(uuid.UUID(int=i)) for i in (3, 9, 27))),
+            StoreQuery(limit=10, dense=dense, sparse=sparse, prefetch=20, groups=("hr",)),
+            StoreQuery(limit=10, sparse=sparse, groups=()),
         ]
     return out
 
@@ -163,3 +168,34 @@ def test_scroll_pages_through_every_point(stores) -> None:
     edge, client = pages
     assert [r.id for r in edge] == [r.id for r in client]
     assert [dict(r.payload) for r in edge] == [dict(r.payload) for r in client]
+
+
+@pytest.mark.parametrize(
+    ("groups", "visible"),
+    [
+        (None, {0, 1, 2, 3, 4}),  # no access check
+        ((), {0, 1}),  # anonymous: public only
+        (("hr",), {0, 1, 2, 3}),
+        (("ops",), {0, 1, 3, 4}),
+        (("ops", "hr"), {0, 1, 2, 3, 4}),
+        (("nobody",), {0, 1}),
+    ],
+)
+def test_access_groups_filter_in_the_engine(stores, groups, visible) -> None:
+    """Only public chunks and chunks sharing a group with the caller come back, in every
+    query shape, from both stores, and limit-many of them (filtered before the cut-off)."""
+    bm25 = Bm25Encoder()
+    sparse = bm25.query(" ".join(WORDS[:200]))
+    expected = {str(uuid.UUID(int=i + 1)) for i in range(60) if i % 5 in visible}
+    for store in stores:
+        for q in (
+            StoreQuery(limit=100, dense=[1.0] * DIM, groups=groups),
+            StoreQuery(limit=100, sparse=sparse, groups=groups),
+            StoreQuery(limit=100, dense=[1.0] * DIM, sparse=sparse, prefetch=100, groups=groups),
+        ):
+            got = {p.id for p in store.query(q)}
+            assert got <= expected
+            if q.sparse is None or q.dense is not None:
+                assert got == expected
+        top = store.query(StoreQuery(limit=5, dense=[0.5] * DIM, groups=groups))
+        assert len(top) == 5 and {p.id for p in top} <= expected

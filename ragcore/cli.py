@@ -23,11 +23,12 @@ from ragcore.cli_adapters import add_adapters_parser, cmd_adapters
 from ragcore.cli_ask import add_ask_parser, cmd_ask
 from ragcore.cli_eval import add_eval_parser, cmd_eval
 from ragcore.config import CONFIG_FILE, Fusion, RerankFusion, SearchConfig, Settings
-from ragcore.errors import ConfigError, RagcoreError
+from ragcore.errors import ConfigError, RagcoreError, SourceError
 from ragcore.index import Index
 from ragcore.search import SearchResult
 from ragcore.sources import SourceSpec, open_source
 from ragcore.sync import SyncReport
+from ragcore.types import Skipped
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -216,13 +217,30 @@ def cmd_sync(args: argparse.Namespace) -> int:
             "no [[sources]] in ragcore.toml to sync",
             'add a table per source, e.g. [[sources]] uri = "docs/", or use ragcore ingest SOURCE',
         )
-    return _sync(args, s, list(s.sources), rebuild=False)
+    return _sync(args, s, list(s.sources), rebuild=False, per_source_errors=True)
 
 
-def _sync(args: argparse.Namespace, s: Settings, specs: list[SourceSpec], rebuild: bool) -> int:
+def _sync(
+    args: argparse.Namespace,
+    s: Settings,
+    specs: list[SourceSpec],
+    rebuild: bool,
+    per_source_errors: bool = False,
+) -> int:
+    """Resolve every source first, so that a bad option fails before anything is changed. With
+    ``per_source_errors`` (``sync``), a source that cannot be opened (a folder gone, not a
+    repository) is reported as skipped and the others are synced; ``ingest`` stops instead."""
     config = s.index if s.index_explicit else None
-    # Resolve every source first: a bad path or option fails before anything is changed.
-    sources = [open_source(spec) for spec in specs]
+    sources, failed = [], []
+    for spec in specs:
+        try:
+            sources.append(open_source(spec))
+        except SourceError as exc:
+            if not per_source_errors:
+                raise
+            failed.append(
+                Skipped(spec.uri, f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
+            )
     if args.dry_run and (rebuild or not (s.index_dir / CONFIG_FILE).exists()):
         # the plan against an empty index, without creating one (or wiping it)
         with tempfile.TemporaryDirectory() as tmp, Index.open(tmp, create=True) as empty:
@@ -232,6 +250,7 @@ def _sync(args: argparse.Namespace, s: Settings, specs: list[SourceSpec], rebuil
             s.index_dir, config=config, store=s.store, create=True, rebuild=rebuild
         ) as index:
             report = index.ingest(sources, quiet=args.quiet or args.json, dry_run=args.dry_run)
+    report = report + SyncReport(skipped=tuple(failed), dry_run=args.dry_run)
     _print_report(report, args.json)
     return 0 if report.ok else 1
 

@@ -80,7 +80,14 @@ def cmd_ask(args: argparse.Namespace, settings: Any, groups: tuple[str, ...] | N
     generator = load_generator(
         args.generator, args.model, endpoint=args.endpoint, adapter=args.adapter
     )
-    stream = None if args.json else (lambda piece: (sys.stdout.write(piece), sys.stdout.flush()))
+    streamed: list[str] = []
+
+    def stream_piece(piece: str) -> None:
+        streamed.append(piece)
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    stream = None if args.json else stream_piece
     with Index.open(settings.index_dir, store=settings.store, search=settings.search) as index:
         answer = ask(index, generator, args.question, config, on_token=stream, groups=groups)
     if args.json:
@@ -88,7 +95,9 @@ def cmd_ask(args: argparse.Namespace, settings: Any, groups: tuple[str, ...] | N
         return 0
     sys.stdout.write("\n")
     if answer.abstained:
-        out.print(f"[bold]I don't know.[/] ({answer.abstain_reason})")
+        said = "".join(streamed).strip()  # the generator may have streamed its abstention
+        prefix = "" if said.lower().startswith("i don't know") else "[bold]I don't know.[/] "
+        out.print(f"{prefix}({answer.abstain_reason})")
     else:
         if answer.flags:
             out.print(f"[yellow]flags:[/] {', '.join(answer.flags)}")

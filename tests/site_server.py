@@ -22,6 +22,7 @@ class Site:
         self.modified: dict[str, float] = {}
         self.hits: Counter[str] = Counter()
         self.not_modified = 0
+        self.latency = 0.0  # seconds each answer waits, as a remote server's round trip would
         self.lock = threading.Lock()
 
     def put(self, path: str, body: str, content_type: str = "text/html") -> None:
@@ -48,6 +49,8 @@ class _Handler(BaseHTTPRequestHandler):
             forced = site.status.get(path)
             page = site.pages.get(path)
             modified = site.modified.get(path, 0.0)
+        if site.latency:
+            time.sleep(site.latency)
         if forced:
             self.send_error(forced)
             return

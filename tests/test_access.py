@@ -75,6 +75,14 @@ def test_cli_group_flag_and_sync_from_ragcore_toml(tmp_path: Path, capsys) -> No
             assert main(["search", "vpn gateway", "--json", *flags]) == 0
             hits = json.loads(capsys.readouterr().out)["hits"]
             assert {Path(h["source"]).stem for h in hits} == expected
+        (tmp_path / "ragcore.toml").write_text(  # a source that is gone does not stop the rest
+            (tmp_path / "ragcore.toml").read_text()
+            + f'\n[[sources]]\nuri = "{tmp_path / "gone"}"\n'
+        )
+        assert main(["sync", "--json", "-q"]) == 1
+        report = json.loads(capsys.readouterr().out)
+        assert report["unchanged"] == 2 and report["deleted"] == 0
+        assert [s["source"] for s in report["skipped"]] == [str(tmp_path / "gone")]
         assert main(["ingest", str(ops), "-o", "colour=blue"]) == 2
         assert "takes no option colour" in capsys.readouterr().err
     finally:

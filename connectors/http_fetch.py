@@ -47,8 +47,10 @@ def normalize(url: str) -> str:
     parts = urlsplit(url)
     scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
     port = parts.port
-    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else (
-        f"{host}:{port}"
+    netloc = (
+        host
+        if port is None or (scheme, port) in (("http", 80), ("https", 443))
+        else (f"{host}:{port}")
     )
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 

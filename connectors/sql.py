@@ -103,10 +103,8 @@ class SqlConnector:
 
     def _fail(self, what: str, exc: Exception) -> SourceError:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        return SourceError(f"{self.scope}: {what}: {detail}", self._hint(), source=self.scope)
-
-    def _hint(self) -> str:
-        return "check the URL, that the server is up, and the table/query and column options"
+        hint = "check the URL, that the server is up, and the table/query and column options"
+        return SourceError(f"{self.scope}: {what}: {detail}", hint, source=self.scope)
 
     def _connect(self) -> Any:
         from sqlalchemy import create_engine

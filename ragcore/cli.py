@@ -179,27 +179,25 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _key_value(item: str, flag: str, example: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"bad {flag} {item!r}", f"use KEY=VALUE, e.g. {flag} {example}")
+    return key, value
+
+
 def _filters(items: list[str]) -> dict[str, Any]:
     parsed: dict[str, Any] = {}
     for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(
-                f"bad --filter {item!r}", "use KEY=VALUE, e.g. --filter file_type=markdown"
-            )
+        key, value = _key_value(item, "--filter", "file_type=markdown")
         values = [int(v) if v.lstrip("-").isdigit() else v for v in value.split(",")]
         parsed[key] = values if len(values) > 1 else values[0]
     return parsed
 
 
 def _options(items: list[str]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"bad --option {item!r}", "use KEY=VALUE, e.g. -o table=articles")
-        options[key.replace("-", "_")] = value
-    return options
+    pairs = (_key_value(item, "--option", "table=articles") for item in items)
+    return {key.replace("-", "_"): value for key, value in pairs}
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -238,9 +236,7 @@ def _sync(
         except SourceError as exc:
             if not per_source_errors:
                 raise
-            failed.append(
-                Skipped(spec.uri, f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
-            )
+            failed.append(Skipped(spec.uri, str(exc)))
     if args.dry_run and (rebuild or not (s.index_dir / CONFIG_FILE).exists()):
         # the plan against an empty index, without creating one (or wiping it)
         with tempfile.TemporaryDirectory() as tmp, Index.open(tmp, create=True) as empty:

@@ -49,7 +49,8 @@ class SourceSpec:
 
 
 class _DefaultAccess:
-    """Gives documents that carry no access groups of their own the source's groups."""
+    """Gives documents that carry no access groups of their own the source's groups (on the
+    listed refs: the sync engine takes a document's groups from what was listed)."""
 
     def __init__(self, inner: Connector, groups: tuple[str, ...]) -> None:
         self.inner, self.groups = inner, groups
@@ -70,8 +71,7 @@ class _DefaultAccess:
             )
 
     def load(self, ref: DocumentRef) -> Document:
-        doc = self.inner.load(ref)
-        return replace(doc, metadata=self._with_groups(doc.metadata))
+        return self.inner.load(ref)
 
     def restore(self, state: Mapping[str, Any]) -> None:
         if isinstance(self.inner, StatefulConnector):

@@ -139,7 +139,7 @@ class Syncer:
         """Sync one source. A source that cannot be listed at all is reported as skipped and
         nothing under its scope changes."""
         t0 = time.perf_counter()
-        scope = getattr(connector, "scope", "?")
+        scope = connector.scope
         stateful = isinstance(connector, StatefulConnector)
         state_key = f"state:{scope}"
         try:
@@ -148,9 +148,8 @@ class Syncer:
                 connector.restore(json.loads(saved) if saved else {})
             p = plan(connector, self.ledger)
         except RagcoreError as exc:
-            reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
             return SyncReport(
-                skipped=(Skipped(getattr(exc, "source", "") or scope, reason),),
+                skipped=(Skipped(getattr(exc, "source", "") or scope, str(exc)),),
                 seconds=time.perf_counter() - t0,
                 dry_run=dry_run,
                 sources=(scope,),

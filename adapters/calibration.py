@@ -20,10 +20,18 @@ from typing import Any
 
 from ragcore.adapters.abstain_head import AbstainHead, last_token_states, roc_auc, select_head
 from ragcore.adapters.decoding import AbstainScore, Reading
-from ragcore.adapters.raft import gold_examples
+from ragcore.adapters.raft import ReaderExample, gold_examples
 from ragcore.adapters.registry import ReaderGenerator
 from ragcore.adapters.training import read_card, write_card
 from ragcore.adapters.transformers_generator import chat_prompt_ids
+from ragcore.adapters.verifier import (
+    FAIL_F1,
+    AnswerVerifier,
+    VerifierFeature,
+    feature_values,
+    fit_verifier,
+    out_of_fold,
+)
 from ragcore.evals.squad import token_f1
 from ragcore.evals.squad_data import Article
 
@@ -85,24 +93,53 @@ def readings(
     *,
     limit: int | None = None,
     quiet: bool = False,
-) -> list[tuple[Reading, tuple[str, ...]]]:
-    """(reading, gold answers) for each question of ``articles`` with its own paragraph."""
+) -> list[tuple[Reading, ReaderExample]]:
+    """(reading, example) for each question of ``articles`` with its own paragraph."""
     examples = gold_examples(articles)[:limit] if limit else gold_examples(articles)
     out = []
     with Progress(quiet) as progress:
         task = progress.task("calibrating", total=len(examples))
         for ex in examples:
             reading = reader.reading(reader_messages(ex.question, ex.passages))
-            out.append((reading, ex.golds))
+            out.append((reading, ex))
             progress.advance(task)
     return out
 
 
-def answer_f1(scored: Sequence[tuple[Reading, tuple[str, ...]]]) -> tuple[list[float], list[bool]]:
+def answer_f1(scored: Sequence[tuple[Reading, ReaderExample]]) -> tuple[list[float], list[bool]]:
     """(the decoded span's F1 against the gold answers, whether the question is answerable)
     per reading; a reading without a span scores 0."""
-    f1 = [token_f1(r.answer, golds) if r.answer else 0.0 for r, golds in scored]
-    return f1, [bool(golds) for _, golds in scored]
+    f1 = [token_f1(r.answer, ex.golds) if r.answer else 0.0 for r, ex in scored]
+    return f1, [bool(ex.golds) for _, ex in scored]
+
+
+def fit_answer_verifier(
+    reader: ReaderGenerator,
+    scored: Sequence[tuple[Reading, ReaderExample]],
+    f1: Sequence[float],
+    ok: Sequence[bool],
+    *,
+    quiet: bool = False,
+) -> tuple[AnswerVerifier, list[float]]:
+    """The answer verifier fitted on these readings, and each reading's out-of-fold P(answering
+    fails) (folds by paragraph) for choosing its threshold."""
+    fails = [not good or score < FAIL_F1 for score, good in zip(f1, ok, strict=True)]
+    groups = [ex.passages[0][1] for _, ex in scored]
+    if len(set(groups)) < 2 or not 0 < sum(fails) < len(fails):
+        raise ConfigError(
+            "the answer verifier needs two paragraphs or more, and answers that score and "
+            "answers that fail among their questions",
+            "calibrate on more held-out questions",
+        )
+    first = VerifierFeature.HEAD if reader.head is not None else VerifierFeature.NULL_VS_SPAN
+    features = (first, VerifierFeature.SENTENCE_RELEVANCE)
+    x = []
+    with Progress(quiet) as progress:
+        task = progress.task("answer verifier features", total=len(scored))
+        for r, ex in scored:
+            x.append(feature_values(features, r, ex.question, [t for _, t in ex.passages]))
+            progress.advance(task)
+    return fit_verifier(features, x, fails), out_of_fold(features, x, fails, groups)
 
 
 def fit_abstain_head(
@@ -146,11 +183,13 @@ def calibrate_adapter(
     articles: Sequence[Article],
     *,
     head_articles: Sequence[Article] = (),
+    verifier: bool = True,
     limit: int | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Fit the abstention head (when ``head_articles`` are given), choose the abstention score
-    and threshold, and save them; returns what was recorded."""
+    """Fit the abstention head (when ``head_articles`` are given) and the answer verifier
+    (unless ``verifier`` is False), choose the abstention score and threshold, and save them;
+    returns what was recorded."""
     record: dict[str, Any] = {}
     overlap = {a.title for a in head_articles} & {a.title for a in articles}
     if overlap:
@@ -173,22 +212,49 @@ def calibrate_adapter(
         record["head"] = earlier or {"layer": reader.head.layer, "l2": reader.head.l2}
     scored = readings(reader, articles, limit=limit, quiet=quiet)
     f1, ok = answer_f1(scored)
-    candidates = [s for s in AbstainScore if s is not AbstainScore.HEAD or reader.head]
+    fails = [not good or score < FAIL_F1 for score, good in zip(f1, ok, strict=True)]
+    values: dict[AbstainScore, list[float]] = {
+        s: [r.abstain_score(s) for r, _ in scored]
+        for s in AbstainScore
+        if s not in (AbstainScore.HEAD, AbstainScore.VERIFIER)
+        or (s is AbstainScore.HEAD and reader.head)
+    }
+    fitted = None
+    if verifier:
+        try:
+            fitted, values[AbstainScore.VERIFIER] = fit_answer_verifier(
+                reader, scored, f1, ok, quiet=quiet
+            )
+        except ConfigError as exc:  # too few questions or paragraphs to fit and fold it
+            record["verifier"] = {"skipped": exc.message}
     by_score: dict[str, dict[str, Any]] = {}
-    for score in candidates:
-        p = [r.abstain_score(score) for r, _ in scored]
+    for score, p in values.items():
         threshold, best_f1 = calibrate_threshold(p, f1, ok)
+        both = 0 < sum(fails) < len(fails)
         auc = roc_auc(p, [not a for a in ok]) if 0 < sum(ok) < len(ok) else None
         by_score[score.value] = {
             "threshold": threshold,
             "f1": round(100 * best_f1, 2),
             "auc": None if auc is None else round(auc, 4),
+            "auc_fails": round(roc_auc(p, fails), 4) if both else None,
         }
-    # The score is chosen by ROC AUC: it measures separation at every threshold, while the
-    # best F1 over a threshold sweep is an optimistic, noisy maximum on a few hundred questions.
-    chosen = AbstainScore(max(by_score, key=lambda k: (by_score[k]["auc"] or 0, by_score[k]["f1"])))
-    p = [r.abstain_score(chosen) for r, _ in scored]
+    # The score is chosen by ROC AUC for "answering fails" (unanswerable, or a span below F1
+    # 0.5), what abstaining should rank by: it measures separation at every threshold, while
+    # the best F1 over a threshold sweep is an optimistic, noisy maximum on a few hundred
+    # questions. The verifier's figures come from out-of-fold scores.
+    chosen = AbstainScore(
+        max(by_score, key=lambda k: (by_score[k]["auc_fails"] or 0, by_score[k]["f1"]))
+    )
+    p = values[chosen]
     threshold = by_score[chosen.value]["threshold"]
+    if fitted is not None:
+        fitted.save(adapter_dir)
+        reader.verifier = fitted
+        record["verifier"] = {
+            "features": [f.value for f in fitted.features],
+            "weight": [round(w, 4) for w in fitted.weight],
+            "fitted_on": [a.title for a in articles],
+        }
     record |= {
         "abstain_threshold": threshold,
         "score": chosen.value,

@@ -20,7 +20,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -39,16 +39,19 @@ class AbstainScore(StrEnum):
       share against the best span found, like the null-vs-best-span score of extractive
       SQuAD 2.0 readers.
     - ``head``: P(unanswerable) from the adapter's abstention head, a linear probe on a hidden
-      layer at the last prompt token (``adapters.abstain_head``)."""
+      layer at the last prompt token (``adapters.abstain_head``).
+    - ``verifier``: P(answering fails) from the adapter's answer verifier, which judges the
+      decoded span's sentence with a cross-encoder (``adapters.verifier``)."""
 
     P_ABSTAIN = "p_abstain"
     NULL_VS_SPAN = "null_vs_span"
     HEAD = "head"
+    VERIFIER = "verifier"
 
     @property
     def before_decoding(self) -> bool:
         """Whether the score is known before the span is decoded."""
-        return self is not AbstainScore.NULL_VS_SPAN
+        return self in (AbstainScore.P_ABSTAIN, AbstainScore.HEAD)
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,17 @@ class Reading:
     p_abstain: float
     p_answer: float | None = None  # probability of the decoded span's tokens
     p_head: float | None = None  # the abstention head's P(unanswerable), when it has one
+    p_verify: float | None = None  # the answer verifier's P(answering fails), when it has one
 
     def abstain_score(self, score: AbstainScore = AbstainScore.NULL_VS_SPAN) -> float:
+        if score is AbstainScore.VERIFIER:
+            if self.p_verify is None:
+                raise ConfigError(
+                    "reader_config.json scores abstention with an answer verifier, but the "
+                    "adapter has no abstain_verifier.json",
+                    "refit it with ragcore adapters calibrate, or set score",
+                )
+            return self.p_verify
         if score is AbstainScore.HEAD:
             if self.p_head is None:
                 raise ConfigError(
@@ -130,9 +142,11 @@ def read(
     decode_when_abstaining: bool = True,
     on_token: Callable[[str], None] | None = None,
     head: Any = None,
+    verify: Callable[[Reading], float] | None = None,
 ) -> Reading:
     """Score the abstention, then decode a span (see the module docstring). ``head`` is the
-    adapter's ``AbstainHead``, if it has one."""
+    adapter's ``AbstainHead`` and ``verify`` gives its answer verifier's P(answering fails)
+    for a decoded reading, if it has them."""
     import torch
     from transformers import DynamicCache
 
@@ -192,6 +206,8 @@ def read(
             on_token(ABSTAIN_REPLY)
         return Reading(None, None, p_abstain, None, p_head)
     reading = Reading(span, cited, p_abstain, math.exp(logp_answer), p_head)
+    if verify is not None:
+        reading = replace(reading, p_verify=verify(reading))
     if on_token is not None and stream is None:  # decided only now: send the whole reply
         on_token(reading.reply(threshold, config.score))
     elif on_token is not None and cited is not None:

@@ -3,7 +3,8 @@ per request, and merge one into the base for export.
 
 An adapter is a folder with peft's ``adapter_config.json`` + ``adapter_model.safetensors``, a
 ``training_card.json`` (whose base fingerprint must match the base it is loaded on) and
-optionally a ``reader_config.json`` and an ``abstain_head.safetensors``. Adapters are found
+optionally a ``reader_config.json``, an ``abstain_head.safetensors`` and an
+``abstain_verifier.json``. Adapters are found
 in the ones shipped with ragcore, in ``$RAGCORE_CACHE/adapters/`` and in folders passed by
 path.
 """
@@ -23,9 +24,10 @@ from ragcore.adapters.base_model import cache_root
 from ragcore.adapters.decoding import READER_CONFIG_FILE, ReaderConfig, Reading, read
 from ragcore.adapters.training import CARD_FILE, model_fingerprint, read_card
 from ragcore.adapters.transformers_generator import chat_prompt_ids
+from ragcore.adapters.verifier import VERIFIER_FILE, AnswerVerifier, feature_values
 
 from ragcore.errors import ConfigError, PluginError
-from ragcore.prompting import passages_in
+from ragcore.prompting import passages_in, question_in
 
 SHIPPED = Path(__file__).parent / "shipped"
 DEFAULT_ADAPTER = "squad2-reader"
@@ -94,9 +96,10 @@ class ReaderGenerator:
         lock: threading.Lock | None = None,
         use: Callable[[], Any] | None = None,
         head: AbstainHead | None = None,
+        verifier: AnswerVerifier | None = None,
     ) -> None:
         self.name, self.model, self.tokenizer, self.config = name, model, tokenizer, config
-        self.head = head
+        self.head, self.verifier = head, verifier
         self._lock = lock or threading.Lock()
         self._use = use
 
@@ -111,6 +114,14 @@ class ReaderGenerator:
         """The full reading (abstention probability and span), for calibration and eval."""
         passages = passages_in(messages) or [messages[-1]["content"]]
         prompt = chat_prompt_ids(self.tokenizer, messages)
+        verifier, question = self.verifier, question_in(messages)
+        verify = (
+            None
+            if verifier is None
+            else lambda r: verifier.probability(
+                feature_values(verifier.features, r, question, passages)
+            )
+        )
         return self.run(
             lambda model: read(
                 model,
@@ -121,6 +132,7 @@ class ReaderGenerator:
                 decode_when_abstaining=decode_when_abstaining,
                 on_token=on_token,
                 head=self.head,
+                verify=verify,
             )
         )
 
@@ -168,6 +180,7 @@ class AdapterRegistry:
         self.adapters: dict[str, AdapterInfo] = {}
         self.configs: dict[str, ReaderConfig] = {}
         self.heads: dict[str, AbstainHead | None] = {}
+        self.verifiers: dict[str, AnswerVerifier | None] = {}
         self._lock = threading.Lock()
 
     def load(self, adapter: str | Path | AdapterInfo, name: str | None = None) -> str:
@@ -195,6 +208,7 @@ class AdapterRegistry:
         self.adapters[name] = info
         self.configs[name] = ReaderConfig.load(info.path)
         self.heads[name] = AbstainHead.load(info.path)
+        self.verifiers[name] = AnswerVerifier.load(info.path)
         return name
 
     @property
@@ -222,6 +236,7 @@ class AdapterRegistry:
             self._lock,
             use,
             self.heads.get(name) if name else None,
+            self.verifiers.get(name) if name else None,
         )
 
 
@@ -242,7 +257,7 @@ def merge_adapter(base_dir: Path, adapter: str | Path, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(out)
     AutoTokenizer.from_pretrained(base_dir).save_pretrained(out)
-    for extra in (READER_CONFIG_FILE, CARD_FILE, HEAD_FILE):
+    for extra in (READER_CONFIG_FILE, CARD_FILE, HEAD_FILE, VERIFIER_FILE):
         if (info.path / extra).is_file():
             shutil.copy2(info.path / extra, out / extra)
     return out

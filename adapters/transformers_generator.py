@@ -119,9 +119,13 @@ def transformers_model(path: str | Path, threads: int | None = None) -> Any:
     if not (plain.path / READER_CONFIG_FILE).is_file():
         return plain
     from ragcore.adapters.abstain_head import AbstainHead
+    from ragcore.adapters.verifier import AnswerVerifier
 
     config, head = ReaderConfig.load(plain.path), AbstainHead.load(plain.path)
-    return ReaderGenerator(plain.name, plain.model, plain.tokenizer, config, head=head)
+    verifier = AnswerVerifier.load(plain.path)
+    return ReaderGenerator(
+        plain.name, plain.model, plain.tokenizer, config, head=head, verifier=verifier
+    )
 
 
 def SmolLM2(adapter: str | Path | None = "default", threads: int | None = None) -> Any:

@@ -52,7 +52,9 @@ def evaluate(name: str, adapter: Path, args: argparse.Namespace, console: Consol
     thresholds[reader.config.score.value] = reader.config.abstain_threshold
     by_score = {}
     for score in AbstainScore:
-        if score is AbstainScore.HEAD and reader.head is None:
+        if (score is AbstainScore.HEAD and reader.head is None) or (
+            score is AbstainScore.VERIFIER and reader.verifier is None
+        ):
             continue
         values = [r.abstain_score(score) for r, _ in scored]
         by_score[score.value] = {"auc": round(roc_auc(values, unanswerable), 3)}

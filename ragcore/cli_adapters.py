@@ -80,6 +80,12 @@ def add_adapters_parser(sub: Any) -> None:
         dest="head_articles",
         help="fit an abstention head on this article's questions (repeat; the training ones)",
     )
+    c.add_argument(
+        "--no-verifier",
+        dest="verifier",
+        action="store_false",
+        help="do not fit the answer verifier (cross-encoder check of the span's sentence)",
+    )
     c.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
     c.add_argument("--quiet", "-q", action="store_true")
 
@@ -149,6 +155,7 @@ def _calibrate(
         info.path,
         held,
         head_articles=head_articles,
+        verifier=getattr(args, "verifier", True),
         limit=getattr(args, "limit", None),
         quiet=args.quiet,
     )

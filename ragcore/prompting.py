@@ -64,6 +64,13 @@ def passages_in(messages: Sequence[dict[str, str]]) -> list[str]:
     return [m.group(2) for m in found if m]
 
 
+def question_in(messages: Sequence[dict[str, str]]) -> str:
+    """The question of a prompt built by ``reader_messages`` (else the last user message)."""
+    user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+    marker = "\n\nQuestion: "
+    return user[user.rindex(marker) + len(marker) :] if marker in user else user
+
+
 def target_reply(answer: str | None, cited: int | None) -> str:
     """The reply a reader is trained to give: ``answer [n]`` or the abstention."""
     if answer is None or cited is None:

@@ -292,3 +292,19 @@ def test_head_score_in_reading_matches_batched_hidden_states(
         assert reading.abstain_score(AbstainScore.HEAD) == reading.p_head
     with pytest.raises(ConfigError, match="no abstain_head"):
         Reading("x", 1, 0.5, 0.5).abstain_score(AbstainScore.HEAD)
+    # an answer verifier judges the decoded span; its verdict decides the streamed reply
+    verified = ReaderConfig(abstain_threshold=0.5, score=AbstainScore.VERIFIER)
+    judged: list[Reading] = []
+    for verdict in (0.9, 0.1):
+        sent: list[str] = []
+        texts = [t for _, t in examples[0].passages]
+        reading = read(
+            model, tokenizer, prompts[0], texts, verified, on_token=sent.append,
+            verify=lambda r, v=verdict: judged.append(r) or v,
+        )  # fmt: skip
+        if reading.answer is None:  # nothing decodable: no verdict needed
+            assert reading.p_verify is None and judged == []
+            continue
+        assert reading.p_verify == verdict and judged[-1].answer == reading.answer
+        assert "".join(sent) == reading.reply(0.5, AbstainScore.VERIFIER)
+        assert (reading.reply(0.5, AbstainScore.VERIFIER) == ABSTAIN_REPLY) == (verdict >= 0.5)

@@ -39,8 +39,19 @@ def test_the_shipped_adapter_is_complete() -> None:
     assert 0 < config["abstain_threshold"] < 1
     size = sum(f.stat().st_size for f in Path(info.path).iterdir())
     assert size < 12_000_000  # a few MB in the repository (r=16, fp16)
-    if config["score"] == "head":
-        assert (SHIPPED / DEFAULT_ADAPTER / "abstain_head.safetensors").is_file()
+    needs = {"head": ["abstain_head.safetensors"], "verifier": ["abstain_verifier.json"]}
+    for name in needs.get(config["score"], []):
+        assert (SHIPPED / DEFAULT_ADAPTER / name).is_file()
+
+
+def test_the_verifier_judges_the_decoded_span(reader) -> None:
+    from ragcore.adapters.decoding import AbstainScore
+
+    assert reader.config.score is AbstainScore.VERIFIER and reader.verifier is not None
+    good = reader.reading(reader_messages("Who is the tower named after?", [PASSAGE]))
+    bad = reader.reading(reader_messages("Who wrote the novel Dracula?", [PASSAGE]))
+    assert good.p_verify is not None and bad.p_verify is not None
+    assert good.p_verify < reader.config.abstain_threshold <= bad.p_verify
 
 
 def test_answers_from_the_passage_and_cites_it(reader) -> None:

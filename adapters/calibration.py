@@ -116,14 +116,13 @@ def answer_f1(scored: Sequence[tuple[Reading, ReaderExample]]) -> tuple[list[flo
 def fit_answer_verifier(
     reader: ReaderGenerator,
     scored: Sequence[tuple[Reading, ReaderExample]],
-    f1: Sequence[float],
-    ok: Sequence[bool],
+    fails: Sequence[bool],
     *,
     quiet: bool = False,
 ) -> tuple[AnswerVerifier, list[float]]:
-    """The answer verifier fitted on these readings, and each reading's out-of-fold P(answering
-    fails) (folds by paragraph) for choosing its threshold."""
-    fails = [not good or score < FAIL_F1 for score, good in zip(f1, ok, strict=True)]
+    """The answer verifier fitted on these readings (``fails``: whether answering failed), and
+    each reading's out-of-fold P(answering fails) (folds by paragraph) to choose its
+    threshold on."""
     groups = [ex.passages[0][1] for _, ex in scored]
     if len(set(groups)) < 2 or not 0 < sum(fails) < len(fails):
         raise ConfigError(
@@ -223,7 +222,7 @@ def calibrate_adapter(
     if verifier:
         try:
             fitted, values[AbstainScore.VERIFIER] = fit_answer_verifier(
-                reader, scored, f1, ok, quiet=quiet
+                reader, scored, fails, quiet=quiet
             )
         except ConfigError as exc:  # too few questions or paragraphs to fit and fold it
             record["verifier"] = {"skipped": exc.message}

@@ -21,7 +21,13 @@ from typing import Any
 
 from ragcore.adapters.abstain_head import HEAD_FILE, AbstainHead
 from ragcore.adapters.base_model import cache_root
-from ragcore.adapters.decoding import READER_CONFIG_FILE, ReaderConfig, Reading, read
+from ragcore.adapters.decoding import (
+    READER_CONFIG_FILE,
+    AbstainScore,
+    ReaderConfig,
+    Reading,
+    read,
+)
 from ragcore.adapters.training import CARD_FILE, model_fingerprint, read_card
 from ragcore.adapters.transformers_generator import chat_prompt_ids
 from ragcore.adapters.verifier import VERIFIER_FILE, AnswerVerifier, feature_values
@@ -114,10 +120,14 @@ class ReaderGenerator:
         """The full reading (abstention probability and span), for calibration and eval."""
         passages = passages_in(messages) or [messages[-1]["content"]]
         prompt = chat_prompt_ids(self.tokenizer, messages)
+        config = config or self.config
         verifier, question = self.verifier, question_in(messages)
+        # A full reading (calibration, eval) reports every score; a reply needs the
+        # verifier's cross-encoder pass only when the verifier decides.
+        wanted = decode_when_abstaining or config.score is AbstainScore.VERIFIER
         verify = (
             None
-            if verifier is None
+            if verifier is None or not wanted
             else lambda r: verifier.probability(
                 feature_values(verifier.features, r, question, passages)
             )
@@ -128,7 +138,7 @@ class ReaderGenerator:
                 self.tokenizer,
                 prompt,
                 passages,
-                config or self.config,
+                config,
                 decode_when_abstaining=decode_when_abstaining,
                 on_token=on_token,
                 head=self.head,

@@ -28,6 +28,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ragcore.adapters.decoding import AbstainScore, Reading
+
 from ragcore.errors import ConfigError
 
 VERIFIER_FILE = "abstain_verifier.json"
@@ -79,12 +81,12 @@ def sentence_relevance(question: str, sentence: str) -> float:
 
 def feature_values(
     features: Sequence[VerifierFeature],
-    reading: Any,
+    reading: Reading,
     question: str,
     passages: Sequence[str],
     relevance: Callable[[str, str], float] = sentence_relevance,
 ) -> list[float]:
-    """The verifier's inputs for a ``decoding.Reading`` of ``question`` over ``passages``."""
+    """The verifier's inputs for a reading of ``question`` over ``passages``."""
     values = []
     for feature in features:
         if feature is VerifierFeature.HEAD:
@@ -95,8 +97,6 @@ def feature_values(
                 )
             values.append(_logit(reading.p_head))
         elif feature is VerifierFeature.NULL_VS_SPAN:
-            from ragcore.adapters.decoding import AbstainScore
-
             values.append(_logit(reading.abstain_score(AbstainScore.NULL_VS_SPAN)))
         else:
             cited = reading.cited if reading.cited else 1

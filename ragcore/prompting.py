@@ -53,10 +53,14 @@ def build_messages(question: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
 _NUMBERED = re.compile(r"^\[(\d{1,3})\] (?:\([^\n]*?\) )?(.*)$")
 
 
+def _last_user(messages: Sequence[dict[str, str]]) -> str:
+    return next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+
+
 def passages_in(messages: Sequence[dict[str, str]]) -> list[str]:
     """The passage texts (without number and title) of a prompt built by ``reader_messages``;
     empty when the last user message is not in that form."""
-    user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+    user = _last_user(messages)
     if not user.startswith("Passages:\n") or "\n\nQuestion: " not in user:
         return []
     block = user[len("Passages:\n") : user.rindex("\n\nQuestion: ")]
@@ -66,7 +70,7 @@ def passages_in(messages: Sequence[dict[str, str]]) -> list[str]:
 
 def question_in(messages: Sequence[dict[str, str]]) -> str:
     """The question of a prompt built by ``reader_messages`` (else the last user message)."""
-    user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+    user = _last_user(messages)
     marker = "\n\nQuestion: "
     return user[user.rindex(marker) + len(marker) :] if marker in user else user
 

@@ -131,3 +131,11 @@ def test_cross_encoder_prefers_the_sentence_that_answers() -> None:
     good = sentence_relevance(question, "Resets take ten minutes.")
     bad = sentence_relevance(question, "The gateway listens on port 9000.")
     assert good > bad + 1.0
+
+
+def test_question_in_reads_the_prompt_back() -> None:
+    from ragcore.prompting import question_in, reader_messages
+
+    messages = reader_messages("  How long does a reset take? ", [("Gateways", PASSAGE)])
+    assert question_in(messages) == "How long does a reset take?"
+    assert question_in([{"role": "user", "content": "plain"}]) == "plain"

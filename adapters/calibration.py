@@ -212,12 +212,10 @@ def calibrate_adapter(
     scored = readings(reader, articles, limit=limit, quiet=quiet)
     f1, ok = answer_f1(scored)
     fails = [not good or score < FAIL_F1 for score, good in zip(f1, ok, strict=True)]
-    values: dict[AbstainScore, list[float]] = {
-        s: [r.abstain_score(s) for r, _ in scored]
-        for s in AbstainScore
-        if s not in (AbstainScore.HEAD, AbstainScore.VERIFIER)
-        or (s is AbstainScore.HEAD and reader.head)
-    }
+    read_scores = [AbstainScore.P_ABSTAIN, AbstainScore.NULL_VS_SPAN]
+    if reader.head is not None:
+        read_scores.append(AbstainScore.HEAD)
+    values = {s: [r.abstain_score(s) for r, _ in scored] for s in read_scores}
     fitted = None
     if verifier:
         try:
@@ -227,15 +225,15 @@ def calibrate_adapter(
         except ConfigError as exc:  # too few questions or paragraphs to fit and fold it
             record["verifier"] = {"skipped": exc.message}
     by_score: dict[str, dict[str, Any]] = {}
+    both_answerable = 0 < sum(ok) < len(ok)
+    both_fails = 0 < sum(fails) < len(fails)
     for score, p in values.items():
         threshold, best_f1 = calibrate_threshold(p, f1, ok)
-        both = 0 < sum(fails) < len(fails)
-        auc = roc_auc(p, [not a for a in ok]) if 0 < sum(ok) < len(ok) else None
         by_score[score.value] = {
             "threshold": threshold,
             "f1": round(100 * best_f1, 2),
-            "auc": None if auc is None else round(auc, 4),
-            "auc_fails": round(roc_auc(p, fails), 4) if both else None,
+            "auc": round(roc_auc(p, [not a for a in ok]), 4) if both_answerable else None,
+            "auc_fails": round(roc_auc(p, fails), 4) if both_fails else None,
         }
     # The score is chosen by ROC AUC for "answering fails" (unanswerable, or a span below F1
     # 0.5), what abstaining should rank by: it measures separation at every threshold, while

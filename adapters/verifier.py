@@ -17,18 +17,15 @@ saved beside the adapter as ``abstain_verifier.json``.
 
 from __future__ import annotations
 
-import functools
-import itertools
 import json
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from ragcore.adapters.decoding import AbstainScore, Reading
+from ragcore.adapters.evidence import sentence_relevance, span_sentence
 
 from ragcore.errors import ConfigError
 
@@ -47,36 +44,6 @@ class VerifierFeature(StrEnum):
 def _logit(p: float) -> float:
     p = min(max(p, 1e-9), 1 - 1e-9)
     return math.log(p / (1 - p))
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
-
-
-def span_sentence(passage: str, span: str) -> str:
-    """The sentence of ``passage`` that holds ``span`` (the passage when no sentence does)."""
-    text = " ".join(passage.split())
-    start = text.find(span)
-    if not span or start < 0:
-        return text
-    bounds = [0, *(m.end() for m in _SENTENCE_END.finditer(text)), len(text) + 1]
-    for lo, hi in itertools.pairwise(bounds):
-        if lo <= start < hi:
-            # a span running over a sentence end keeps the following sentences it covers
-            end = next((b for b in bounds if b >= start + len(span)), len(text))
-            return text[lo:end].strip()
-    return text
-
-
-@functools.cache
-def _cross_encoder() -> Any:
-    from ragcore.reranker import MsMarcoCrossEncoder
-
-    return MsMarcoCrossEncoder()
-
-
-def sentence_relevance(question: str, sentence: str) -> float:
-    """The cross-encoder's relevance logit for (question, sentence)."""
-    return float(_cross_encoder().score(question, [sentence])[0])
 
 
 def feature_values(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ragcore.evals.squad import exact_match, token_f1
@@ -40,6 +40,7 @@ class ReaderPrediction:
     prediction: str | None  # None: abstained
     seconds: float
     first_token_seconds: float | None = None
+    retrieval_score: float | None = None  # end to end: best rerank score of the passages
 
     @property
     def exact(self) -> float:
@@ -134,6 +135,7 @@ def read_end_to_end(
             t0 = time.perf_counter()
             answer = ask(index, generator, q.text, config)
             first = answer.timings_ms.get("first_token")
+            reranked = [h.scores["rerank"] for h in answer.hits if "rerank" in h.scores]
             predictions.append(
                 ReaderPrediction(
                     q.id,
@@ -142,10 +144,31 @@ def read_end_to_end(
                     answer.text,
                     time.perf_counter() - t0,
                     None if first is None else first / 1000,
+                    max(reranked) if reranked else None,
                 )
             )
             progress.advance(task)
     return predictions
+
+
+def retrieval_gate_curve(
+    predictions: Sequence[ReaderPrediction], steps: int = 20
+) -> list[dict[str, Any]]:
+    """SQuAD 2.0 metrics if ``ask``'s retrieval gate (``min_rerank_score``) had abstained
+    below each threshold, from end-to-end predictions made with the gate off: thresholds at
+    ``steps`` quantiles of the questions' best rerank scores (the gate off first, as None)."""
+    scored = sorted(p.retrieval_score for p in predictions if p.retrieval_score is not None)
+    cuts = sorted({scored[(len(scored) - 1) * i // steps] for i in range(steps)}) if scored else []
+    rows = []
+    for t in [None, *cuts]:
+        gated = [
+            replace(p, prediction=None)
+            if t is not None and p.retrieval_score is not None and p.retrieval_score < t
+            else p
+            for p in predictions
+        ]
+        rows.append({"min_rerank_score": t, **squad2_metrics(gated)["metrics"]})
+    return rows
 
 
 def _first_token_clock(first: list[float]) -> Any:

@@ -86,6 +86,15 @@ def add_adapters_parser(sub: Any) -> None:
         action="store_false",
         help="do not fit the answer verifier (cross-encoder check of the span's sentence)",
     )
+    c.add_argument(
+        "--focus-sentences",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="steer spans into the N sentences the cross-encoder ranks most relevant (0: off; "
+        "repeat to read once per value and keep the best; default: the adapter's setting)",
+    )
     c.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
     c.add_argument("--quiet", "-q", action="store_true")
 
@@ -156,6 +165,7 @@ def _calibrate(
         held,
         head_articles=head_articles,
         verifier=getattr(args, "verifier", True),
+        focus_sentences=getattr(args, "focus_sentences", []),
         limit=getattr(args, "limit", None),
         quiet=args.quiet,
     )

@@ -40,7 +40,12 @@ def add_reader_parser(ev: Any) -> None:
         help="end to end: index the paragraphs here (once) and answer through ask",
     )
     r.add_argument("--passages", type=int, default=3, help="end to end: passages shown")
-    r.add_argument("--mode", default="hybrid", help="end to end: retrieval mode (default hybrid)")
+    r.add_argument(
+        "--mode",
+        default="hybrid+rerank",
+        help="end to end: retrieval mode (default hybrid+rerank, as ask; the retrieval-gate "
+        "sweep needs rerank scores)",
+    )
     r.add_argument("--threads", type=int, help="torch CPU threads")
     r.add_argument("--quiet", "-q", action="store_true")
 
@@ -61,7 +66,13 @@ def reader_generator(args: argparse.Namespace) -> Any:
 
 
 def cmd_reader(args: argparse.Namespace) -> int:
-    from ragcore.evals.reader_eval import latency, read_end_to_end, read_gold, squad2_metrics
+    from ragcore.evals.reader_eval import (
+        latency,
+        read_end_to_end,
+        read_gold,
+        retrieval_gate_curve,
+        squad2_metrics,
+    )
     from ragcore.evals.squad_data import SquadParagraphs, load_squad, split_articles
 
     articles = load_squad(args.data)
@@ -88,6 +99,9 @@ def cmd_reader(args: argparse.Namespace) -> int:
         "articles": [a.title for a in articles],
         "latency": latency(predictions),
     }
+    gate = retrieval_gate_curve(predictions)
+    if len(gate) > 1:  # reranked passages: what a retrieval gate would have done
+        result["retrieval_gate"] = gate
     if args.json:
         rows = [
             {
@@ -97,6 +111,7 @@ def cmd_reader(args: argparse.Namespace) -> int:
                 "prediction": p.prediction,
                 "f1": p.f1,
                 "exact": p.exact,
+                "retrieval_score": p.retrieval_score,
             }
             for p in predictions
         ]
@@ -118,4 +133,13 @@ def cmd_reader(args: argparse.Namespace) -> int:
         fmt(result["latency"]["p50_ms"]),
     )
     out.print(table)
+    if len(gate) > 1:
+        best = max(gate, key=lambda row: row["f1"])  # the first (gate off) on ties
+        verdict = (
+            "no threshold beats the gate off"
+            if best is gate[0]
+            else f"best F1 {best['f1']:.1f} (NoAns {best['noans_acc']:.1f}) at "
+            f"--min-rerank-score {best['min_rerank_score']:.2f}, against {gate[0]['f1']:.1f} off"
+        )
+        out.print(f"retrieval gate: {verdict}; every threshold is in --json")
     return 0

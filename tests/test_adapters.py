@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from ragcore.adapters.abstain_head import AbstainHead, fit_head, last_token_states, roc_auc
-from ragcore.adapters.calibration import calibrate_threshold
+from ragcore.adapters.calibration import calibrate_threshold, cross_validated_f1
 from ragcore.adapters.decoding import ReaderConfig, Reading, whole_words
 from ragcore.adapters.raft import gold_examples, raft_examples
 from ragcore.adapters.registry import AdapterInfo, AdapterRegistry, merge_adapter
@@ -239,6 +239,20 @@ def test_reading_reply_and_threshold_calibration() -> None:
         calibrate_threshold([], [], [])
 
 
+def test_cross_validated_f1_by_hand() -> None:
+    # Paragraph A ranks right (answerable 0.1, unanswerable 0.9), B the other way round
+    # (answerable 0.8, unanswerable 0.2). On both, the best in-sample threshold is in
+    # (0.1, 0.2]: 3 of 4 right, F1 0.75.
+    scores, f1 = [0.1, 0.9, 0.8, 0.2], [1.0, 0.0, 1.0, 0.0]
+    ok, groups = [True, False, True, False], ["A", "A", "B", "B"]
+    assert calibrate_threshold(scores, f1, ok, tolerance=0.0)[1] == pytest.approx(0.75)
+    # Chosen on B alone, every threshold scores 0.5 and the highest, 0.99, is kept: A then
+    # answers both (1 + 0). Chosen on A alone, 0.9 is the highest with F1 1: B answers both
+    # (1 + 0). Out of sample: (1 + 1) / 4.
+    assert cross_validated_f1(scores, f1, ok, groups) == pytest.approx(0.5)
+    assert cross_validated_f1(scores, f1, ok, ["A"] * 4) is None  # one paragraph: no folds
+
+
 def test_roc_auc_by_hand() -> None:
     # positives 0.35 and 0.8 against negatives 0.1 and 0.4: 3 of 4 pairs ordered right
     assert roc_auc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == 0.75
@@ -308,3 +322,33 @@ def test_head_score_in_reading_matches_batched_hidden_states(
         assert reading.p_verify == verdict and judged[-1].answer == reading.answer
         assert "".join(sent) == reading.reply(0.5, AbstainScore.VERIFIER)
         assert (reading.reply(0.5, AbstainScore.VERIFIER) == ABSTAIN_REPLY) == (verdict >= 0.5)
+
+
+def test_sentence_focus_steers_the_span_and_never_loses_it(base: Path, squad_file: Path) -> None:
+    import torch
+    from ragcore.adapters.decoding import read
+    from ragcore.adapters.evidence import sentences
+    from ragcore.adapters.transformers_generator import chat_prompt_ids
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).eval()
+    # every token a candidate: a focused span can always start inside its sentence
+    config = ReaderConfig(abstain_threshold=None, top_k=len(tokenizer), max_answer_tokens=3)
+    with pytest.raises(ConfigError, match="focus_sentences"):
+        ReaderConfig(focus_sentences=-1)
+    steered = 0
+    for ex in gold_examples(load_squad(squad_file)):
+        texts = [t for _, t in ex.passages]
+        prompt = chat_prompt_ids(tokenizer, reader_messages(ex.question, ex.passages))
+        plain = read(model, tokenizer, prompt, texts, config)
+        assert plain.answer is not None
+        # no focus, or a focus no token can enter: the unfocused span, never none
+        assert read(model, tokenizer, prompt, texts, config, focus=list) == plain
+        assert read(model, tokenizer, prompt, texts, config, focus=lambda: ["~~~"]) == plain
+        for sentence in sentences(" ".join(texts)):
+            focused = read(model, tokenizer, prompt, texts, config, focus=lambda s=sentence: [s])
+            assert focused.answer is not None and f" {focused.answer} " in f" {sentence} "
+            assert focused.p_abstain == plain.p_abstain  # focus changes the span, not the prompt
+            steered += f" {plain.answer} " not in f" {sentence} "
+    assert steered > 0  # some focus moved the span out of the sentence it had come from

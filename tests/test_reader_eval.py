@@ -12,6 +12,7 @@ from ragcore.evals.reader_eval import (
     ReaderPrediction,
     read_end_to_end,
     read_gold,
+    retrieval_gate_curve,
     squad2_metrics,
 )
 from ragcore.evals.squad import contains_span
@@ -77,6 +78,23 @@ def test_squad2_metrics_by_hand() -> None:
     assert m["noans_acc"] == 50.0 and m["abstain_rate"] == 25.0
 
 
+def test_retrieval_gate_curve_by_hand() -> None:
+    preds = [
+        ReaderPrediction("a", "q", ("Paris",), "Paris", 0.1, retrieval_score=5.0),  # right
+        ReaderPrediction("b", "q", ("Paris",), "Rome", 0.1, retrieval_score=-2.0),  # wrong
+        ReaderPrediction("c", "q", (), "x", 0.1, retrieval_score=-4.0),  # should abstain
+        ReaderPrediction("d", "q", (), None, 0.1, retrieval_score=3.0),  # abstained
+    ]
+    curve = retrieval_gate_curve(preds, steps=4)
+    # quantile cuts of (-4, -2, 3, 5) at 0, 1/4, 2/4, 3/4 of the way: -4, -4, -2, 3
+    assert [row["min_rerank_score"] for row in curve] == [None, -4.0, -2.0, 3.0]
+    assert [row["f1"] for row in curve] == [50.0, 50.0, 75.0, 75.0]
+    # at 3.0 the right answer above it stays, "b" and "c" abstain, "d" had abstained already
+    assert curve[-1]["noans_acc"] == 100.0 and curve[-1]["hasans_f1"] == 50.0
+    gold = [ReaderPrediction("a", "q", ("Paris",), "Paris", 0.1)]  # no retrieval: gate off only
+    assert [row["min_rerank_score"] for row in retrieval_gate_curve(gold)] == [None]
+
+
 def test_read_gold_scores_each_question_with_its_paragraph(squad_file: Path) -> None:
     gen = Scripted()
     preds = read_gold(load_squad(squad_file), gen, quiet=True)
@@ -105,6 +123,7 @@ def test_end_to_end_retrieves_the_paragraphs(squad_file: Path, tmp_path: Path) -
     by_id = {p.id: p for p in preds}
     assert by_id["r1"].prediction == "Paris"  # the guard kept a supported, cited answer
     assert by_id["g3"].prediction is None
+    assert all(p.retrieval_score is None for p in preds)  # hybrid: no rerank score to gate on
 
 
 def test_adapters_cli_train_calibrate_list_merge_and_score(
@@ -154,6 +173,21 @@ def test_adapters_cli_train_calibrate_list_merge_and_score(
     passage = "The Seine flows through Paris . It is long ."
     for row in result["predictions"]:  # a merged reader copies whole-word spans or abstains
         assert row["prediction"] is None or contains_span(passage, row["prediction"])
+    # end to end through ask (hybrid+rerank, as ask): what a retrieval gate would have done
+    code = main(
+        ["eval", "reader", str(squad_file), "--generator", "transformers", "--model",
+         str(merged), "--index", str(tmp_path / "idx"), "--json", str(result_path), "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads(result_path.read_text())
+    assert result["n"] == 7 and result["setting"] == "end to end (hybrid+rerank, 3 passages)"
+    gate = result["retrieval_gate"]
+    assert gate[0]["min_rerank_score"] is None and gate[0]["f1"] == result["metrics"]["f1"]
+    cuts = [row["min_rerank_score"] for row in gate[1:]]
+    assert cuts == sorted(cuts) and len(cuts) >= 2
+    assert [row["abstain_rate"] for row in gate[1:]] == sorted(
+        row["abstain_rate"] for row in gate[1:]
+    )
 
 
 def test_unknown_article_is_a_clear_error(
@@ -162,3 +196,39 @@ def test_unknown_article_is_a_clear_error(
     code = main(["eval", "reader", str(squad_file), "--article", "Nile", "--adapter", "none"])
     assert code == 2
     assert "no article titled Nile" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_calibrate_reads_once_per_sentence_focus_and_keeps_the_best(
+    squad_file: Path, tmp_path: Path
+) -> None:
+    base = tiny_model(tmp_path / "tiny-base", fixture_words())
+    adapter = tmp_path / "tiny-reader"
+    assert main(
+        ["adapters", "train", "--data", str(squad_file), "--out", str(adapter), "--base",
+         str(base), "--holdout", "Rivers", "--max-examples", "4", "--no-head", "--quiet"]
+    ) == 0  # fmt: skip
+    code = main(
+        ["adapters", "calibrate", str(adapter), "--data", str(squad_file), "--article",
+         "Gateways", "--base", str(base), "--focus-sentences", "0", "--focus-sentences", "1",
+         "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    calibration = json.loads((adapter / "training_card.json").read_text())["metrics"]["calibration"]
+    sweep = calibration["focus_sweep"]
+    assert set(sweep) == {"0", "1"}
+    kept, score = calibration["focus_sentences"], calibration["score"]
+
+    def rank(entry: dict) -> tuple[float, float]:
+        return (entry["auc_fails"] or 0.0, entry["f1"])
+
+    best = max(rank(entry) for scores in sweep.values() for entry in scores.values())
+    assert rank(sweep[str(kept)][score]) == best and calibration["scores"] == sweep[str(kept)]
+    for entry in calibration["scores"].values():  # two paragraphs: two folds
+        assert entry["cv_f1"] is not None and 0 <= entry["cv_f1"] <= 100
+    saved = json.loads((adapter / "reader_config.json").read_text())
+    assert saved["focus_sentences"] == kept and saved["score"] == calibration["score"]
+    assert main(
+        ["adapters", "calibrate", str(adapter), "--data", str(squad_file), "--article",
+         "Gateways", "--base", str(base), "--focus-sentences", "-1", "--quiet"]
+    ) == 2  # fmt: skip

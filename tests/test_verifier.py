@@ -1,5 +1,5 @@
-"""The answer verifier: the span's sentence, the logistic regression (its optimality
-conditions), out-of-fold scores, saving, and the real cross-encoder feature."""
+"""The answer verifier: the logistic regression (its optimality conditions), out-of-fold
+scores, saving, and its features."""
 
 from __future__ import annotations
 
@@ -17,24 +17,11 @@ from ragcore.adapters.verifier import (
     feature_values,
     fit_verifier,
     out_of_fold,
-    sentence_relevance,
-    span_sentence,
 )
 
 from ragcore.errors import ConfigError
 
 PASSAGE = "The gateway listens on port 9000. Resets take ten minutes. Dr. Who built it in 1999."
-
-
-def test_span_sentence_finds_the_sentence_holding_the_span() -> None:
-    assert span_sentence(PASSAGE, "9000") == "The gateway listens on port 9000."
-    assert span_sentence(PASSAGE, "ten minutes") == "Resets take ten minutes."
-    # a span over a sentence end keeps both sentences
-    assert span_sentence(PASSAGE, "9000. Resets") == (
-        "The gateway listens on port 9000. Resets take ten minutes."
-    )
-    assert span_sentence(PASSAGE, "") == PASSAGE  # no span: the whole passage
-    assert span_sentence(PASSAGE, "absent") == PASSAGE
 
 
 FEATURES = (VerifierFeature.HEAD, VerifierFeature.SENTENCE_RELEVANCE)
@@ -123,14 +110,6 @@ def test_feature_values_use_the_cited_passage_sentence() -> None:
         reading.abstain_score(AbstainScore.VERIFIER)
     assert Reading("x", 1, 0.5, 0.5, p_verify=0.7).abstain_score(AbstainScore.VERIFIER) == 0.7
     assert not AbstainScore.VERIFIER.before_decoding
-
-
-@pytest.mark.slow
-def test_cross_encoder_prefers_the_sentence_that_answers() -> None:
-    question = "How long does a reset take?"
-    good = sentence_relevance(question, "Resets take ten minutes.")
-    bad = sentence_relevance(question, "The gateway listens on port 9000.")
-    assert good > bad + 1.0
 
 
 def test_question_in_reads_the_prompt_back() -> None:

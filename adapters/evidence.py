@@ -1,0 +1,98 @@
+"""Evidence sentences: split passages into sentences and score each against the question with
+the packaged ms-marco-MiniLM-L-12-v2 cross-encoder.
+
+Two readers of these scores:
+
+- **Sentence focus** (``focus_sentences``): the reader's span must start in one of the ``n``
+  most relevant sentences when any of them can hold it, the sentence selection of Min et al.,
+  "Efficient and Robust Question Answering from Minimal Context over Documents" (ACL 2018):
+  a selector picks the few sentences a question needs and the reader answers from them.
+  Here the reader still sees every passage; only the span is steered.
+- **The answer verifier** (``adapters.verifier``) scores the sentence holding the decoded span.
+
+Scores are kept in a small cache keyed by (question, sentence), so the verifier reuses the
+focus pass instead of running the cross-encoder again.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_CACHE_SIZE = 4096
+
+
+def _bounds(text: str) -> list[int]:
+    return [0, *(m.end() for m in _SENTENCE_END.finditer(text)), len(text)]
+
+
+def sentences(passage: str) -> list[str]:
+    """The passage's sentences, whitespace normalized (a regex split at . ! ? before a capital
+    or digit, so "Dr. Who" counts as a sentence end)."""
+    text = " ".join(passage.split())
+    return [s for lo, hi in itertools.pairwise(_bounds(text)) if (s := text[lo:hi].strip())]
+
+
+def span_sentence(passage: str, span: str) -> str:
+    """The sentence of ``passage`` that holds ``span`` (the passage when no sentence does)."""
+    text = " ".join(passage.split())
+    start = text.find(span)
+    if not span or start < 0:
+        return text
+    bounds = _bounds(text)
+    for lo, hi in itertools.pairwise(bounds):
+        if lo <= start < hi:
+            # a span running over a sentence end keeps the following sentences it covers
+            end = next((b for b in bounds if b >= start + len(span)), len(text))
+            return text[lo:end].strip()
+    return text
+
+
+@functools.cache
+def _cross_encoder() -> Any:
+    from ragcore.reranker import MsMarcoCrossEncoder
+
+    return MsMarcoCrossEncoder()
+
+
+_scores: OrderedDict[tuple[str, str], float] = OrderedDict()
+_lock = threading.Lock()
+
+
+def relevance(question: str, texts: Sequence[str]) -> list[float]:
+    """The cross-encoder's relevance logit for (question, text) per text, batched and cached."""
+    with _lock:
+        known = {t: _scores[(question, t)] for t in texts if (question, t) in _scores}
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
+    if missing:
+        known |= dict(
+            zip(missing, map(float, _cross_encoder().score(question, missing)), strict=True)
+        )
+    with _lock:
+        for text in dict.fromkeys(texts):
+            _scores[(question, text)] = known[text]
+            _scores.move_to_end((question, text))
+        while len(_scores) > _CACHE_SIZE:
+            _scores.popitem(last=False)
+    return [known[t] for t in texts]
+
+
+def sentence_relevance(question: str, sentence: str) -> float:
+    """The cross-encoder's relevance logit for (question, sentence)."""
+    return relevance(question, [sentence])[0]
+
+
+def focus_sentences(question: str, passages: Sequence[str], n: int) -> list[str]:
+    """The ``n`` sentences of ``passages`` most relevant to ``question``, best first."""
+    found = list(dict.fromkeys(s for p in passages for s in sentences(p)))
+    if n < 1 or not found:
+        return []
+    scores = relevance(question, found)
+    ranked = sorted(range(len(found)), key=lambda i: -scores[i])
+    return [found[i] for i in ranked[:n]]

@@ -1,0 +1,82 @@
+"""Evidence sentences: splitting, the span's sentence, and the real cross-encoder's scores,
+cache and focus."""
+
+from __future__ import annotations
+
+import pytest
+from ragcore.adapters import evidence
+from ragcore.adapters.evidence import (
+    focus_sentences,
+    relevance,
+    sentence_relevance,
+    sentences,
+    span_sentence,
+)
+
+PASSAGE = "The gateway listens on port 9000. Resets take ten minutes. Dr. Who built it in 1999."
+
+
+def test_sentences_split_at_ends_before_a_capital_or_digit() -> None:
+    assert sentences("  One  two.\nThree? four. 5 six!  ") == ["One two.", "Three? four.", "5 six!"]
+    assert sentences(PASSAGE) == [
+        "The gateway listens on port 9000.",
+        "Resets take ten minutes.",
+        "Dr.",  # a regex split: an abbreviation before a capital ends a sentence
+        "Who built it in 1999.",
+    ]
+    assert sentences("   ") == []
+
+
+def test_span_sentence_finds_the_sentence_holding_the_span() -> None:
+    assert span_sentence(PASSAGE, "9000") == "The gateway listens on port 9000."
+    assert span_sentence(PASSAGE, "ten minutes") == "Resets take ten minutes."
+    # a span over a sentence end keeps both sentences
+    assert span_sentence(PASSAGE, "9000. Resets") == (
+        "The gateway listens on port 9000. Resets take ten minutes."
+    )
+    assert span_sentence(PASSAGE, "") == " ".join(PASSAGE.split())  # no span: the passage
+    assert span_sentence(PASSAGE, "absent") == PASSAGE
+    # within one sentence it is one of sentences(), so the verifier hits the focus cache
+    for span in ("port", "minutes", "1999"):
+        assert span_sentence(PASSAGE, span) in sentences(PASSAGE)
+
+
+@pytest.mark.slow
+def test_cross_encoder_prefers_the_sentence_that_answers() -> None:
+    question = "How long does a reset take?"
+    good = sentence_relevance(question, "Resets take ten minutes.")
+    bad = sentence_relevance(question, "The gateway listens on port 9000.")
+    assert good > bad + 1.0
+
+
+@pytest.mark.slow
+def test_focus_ranks_sentences_across_passages_and_reuses_scores(monkeypatch) -> None:
+    passages = [
+        "Billing runs monthly. The Pro plan costs twelve dollars a seat.",
+        PASSAGE,
+    ]
+    question = "How long does a reset take?"
+    assert focus_sentences(question, passages, 1) == ["Resets take ten minutes."]
+    top = focus_sentences(question, passages, 3)
+    assert top[0] == "Resets take ten minutes." and len(top) == 3
+    assert focus_sentences(question, passages, 0) == [] == focus_sentences(question, [], 2)
+    everything = sentences(passages[0]) + sentences(passages[1])
+    scores = relevance(question, everything)
+    assert sorted(everything, key=lambda s: -scores[everything.index(s)])[:3] == top
+    # every score is cached now: the verifier's later pass runs no model
+    real = evidence._cross_encoder()
+    calls: list[int] = []
+
+    class Counting:
+        def score(self, q: str, texts: list[str]) -> list[float]:
+            calls.append(len(texts))
+            return real.score(q, texts)
+
+    monkeypatch.setattr(evidence, "_cross_encoder", lambda: Counting())
+    assert (
+        sentence_relevance(question, "Resets take ten minutes.")
+        == scores[everything.index("Resets take ten minutes.")]
+    )
+    assert calls == []
+    fresh = relevance(question, ["Resets take ten minutes.", "A sentence not seen yet."])
+    assert calls == [1] and fresh[0] == scores[everything.index("Resets take ten minutes.")]

@@ -34,6 +34,7 @@ from ragcore.adapters.verifier import (
     VerifierFeature,
     feature_values,
     fit_verifier,
+    group_folds,
     out_of_fold,
 )
 from ragcore.evals.squad import token_f1
@@ -79,11 +80,6 @@ def _question_scores(
     return has, no
 
 
-def _folds(groups: Sequence[str], folds: int) -> dict[str, int]:
-    """Groups to folds round-robin in order of first appearance."""
-    return {g: i % folds for i, g in enumerate(dict.fromkeys(groups))}
-
-
 def cross_validated_f1(
     scores: Sequence[float],
     answer_f1: Sequence[float],
@@ -94,15 +90,16 @@ def cross_validated_f1(
     """Mean SQuAD 2.0 F1 (0-1) when each fold of ``groups`` (e.g. paragraphs) is scored at the
     threshold ``calibrate_threshold`` chooses on the other folds; None with fewer than two
     groups."""
-    fold = _folds(groups, folds)
+    fold = group_folds(groups, folds)
     if len(fold) < 2:
         return None
     total = 0.0
+    columns = (scores, answer_f1, answerable)
     for f in sorted(set(fold.values())):
-        rows = list(zip(scores, answer_f1, answerable, groups, strict=True))
-        train = [r for r in rows if fold[r[3]] != f]
-        t, _ = calibrate_threshold(*([r[i] for r in train] for i in range(3)))
-        has, no = _question_scores(*([r[i] for r in rows if fold[r[3]] == f] for i in range(3)), t)
+        inside = [i for i, g in enumerate(groups) if fold[g] == f]
+        outside = [i for i, g in enumerate(groups) if fold[g] != f]
+        t, _ = calibrate_threshold(*([c[i] for i in outside] for c in columns))
+        has, no = _question_scores(*([c[i] for i in inside] for c in columns), t)
         total += sum(has) + sum(no)
     return total / len(scores)
 
@@ -289,8 +286,11 @@ def calibrate_adapter(
     and save them; returns what was recorded. ``focus_sentences``: the settings to read with
     and choose from (empty: keep the reader's); the articles are read once per setting."""
     record: dict[str, Any] = {}
-    if any(n < 0 for n in focus_sentences):
-        raise ConfigError("focus_sentences must be >= 0", "0 turns sentence focus off")
+    # the settings' configs first: ReaderConfig refuses a bad one before any reading
+    configs = {
+        n: replace(reader.config, focus_sentences=n)
+        for n in dict.fromkeys(focus_sentences or [reader.config.focus_sentences])
+    }
     overlap = {a.title for a in head_articles} & {a.title for a in articles}
     if overlap:
         raise ConfigError(
@@ -311,8 +311,8 @@ def calibrate_adapter(
         earlier = read_card(adapter_dir).get("metrics", {}).get("calibration", {}).get("head")
         record["head"] = earlier or {"layer": reader.head.layer, "l2": reader.head.l2}
     settings: dict[int, _Scored] = {}
-    for n in dict.fromkeys(focus_sentences or [reader.config.focus_sentences]):
-        reader.config = replace(reader.config, focus_sentences=n)
+    for n, config in configs.items():
+        reader.config = config
         settings[n] = _score_readings(reader, articles, verifier=verifier, limit=limit, quiet=quiet)
     best = {n: _best(s.by_score) for n, s in settings.items()}
     focus = max(settings, key=lambda n: _rank(settings[n].by_score[best[n]]))

@@ -174,6 +174,11 @@ def fit_verifier(
     )
 
 
+def group_folds(groups: Sequence[str], folds: int = 5) -> dict[str, int]:
+    """Each group's fold: groups go to folds round-robin in order of first appearance."""
+    return {g: i % folds for i, g in enumerate(dict.fromkeys(groups))}
+
+
 def out_of_fold(
     features: Sequence[VerifierFeature],
     x: Sequence[Sequence[float]],
@@ -183,12 +188,10 @@ def out_of_fold(
     l2: float = 1.0,
 ) -> list[float]:
     """Each reading's P(answering fails) from a verifier fitted without its group (e.g. its
-    paragraph), so a threshold can be chosen on scores the verifier did not see. Groups go to
-    folds round-robin in order of first appearance."""
-    order = list(dict.fromkeys(groups))
-    fold = {g: i % folds for i, g in enumerate(order)}
+    paragraph), so a threshold can be chosen on scores the verifier did not see."""
+    fold = group_folds(groups, folds)
     out = [0.0] * len(fails)
-    for f in range(min(folds, len(order))):
+    for f in sorted(set(fold.values())):
         train = [i for i, g in enumerate(groups) if fold[g] != f]
         verifier = fit_verifier(features, [x[i] for i in train], [fails[i] for i in train], l2)
         for i, g in enumerate(groups):

@@ -146,13 +146,13 @@ def fit_answer_verifier(
     reader: ReaderGenerator,
     scored: Sequence[tuple[Reading, ReaderExample]],
     fails: Sequence[bool],
+    groups: Sequence[str],
     *,
     quiet: bool = False,
 ) -> tuple[AnswerVerifier, list[float]]:
     """The answer verifier fitted on these readings (``fails``: whether answering failed), and
-    each reading's out-of-fold P(answering fails) (folds by paragraph) to choose its
-    threshold on."""
-    groups = [ex.passages[0][1] for _, ex in scored]
+    each reading's out-of-fold P(answering fails) (folds by ``groups``, the readings'
+    paragraphs) to choose its threshold on."""
     if len(set(groups)) < 2 or not 0 < sum(fails) < len(fails):
         raise ConfigError(
             "the answer verifier needs two paragraphs or more, and answers that score and "
@@ -237,7 +237,7 @@ def _score_readings(
     if verifier:
         try:
             fitted, values[AbstainScore.VERIFIER] = fit_answer_verifier(
-                reader, scored, fails, quiet=quiet
+                reader, scored, fails, groups, quiet=quiet
             )
         except ConfigError as exc:  # too few questions or paragraphs to fit and fold it
             skipped = exc.message

@@ -25,6 +25,7 @@ from ragcore.cli_eval import add_eval_parser, cmd_eval
 from ragcore.config import CONFIG_FILE, Fusion, RerankFusion, SearchConfig, Settings
 from ragcore.errors import ConfigError, RagcoreError, SourceError
 from ragcore.index import Index
+from ragcore.progress import quiet_libraries
 from ragcore.search import SearchResult
 from ragcore.sources import SourceSpec, open_source
 from ragcore.sync import SyncReport
@@ -393,7 +394,8 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with quiet_libraries(getattr(args, "quiet", False)):
+            return COMMANDS[args.command](args)
     except RagcoreError as exc:
         err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
         if exc.hint:

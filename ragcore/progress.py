@@ -1,9 +1,41 @@
-"""Progress bars (rich) that can be silenced: ``Progress(quiet=True)`` draws nothing."""
+"""Progress bars (rich) that can be silenced: ``Progress(quiet=True)`` draws nothing, and
+``quiet_libraries`` silences the bars Hugging Face libraries draw while loading models."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
+
+
+@contextmanager
+def quiet_libraries(quiet: bool) -> Iterator[None]:
+    """While a quiet command runs, no progress bars from huggingface_hub or transformers
+    (transformers' "Loading weights"); the bars are back afterwards."""
+    hub = _hub_utils() if quiet else None
+    if hub is None or hub.are_progress_bars_disabled():
+        yield
+        return
+    # transformers reads the hub's setting when imported, and keeps its own flag after that
+    hub.disable_progress_bars()
+    if (logging := sys.modules.get("transformers.utils.logging")) is not None:
+        logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hub.enable_progress_bars()
+        if (logging := sys.modules.get("transformers.utils.logging")) is not None:
+            logging.enable_progress_bar()
+
+
+def _hub_utils() -> Any:
+    try:
+        import huggingface_hub.utils
+    except ImportError:  # no Hugging Face library to silence
+        return None
+    return huggingface_hub.utils
 
 
 class Progress:

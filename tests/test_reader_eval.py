@@ -190,6 +190,21 @@ def test_adapters_cli_train_calibrate_list_merge_and_score(
     )
 
 
+def test_quiet_commands_draw_no_model_loading_bars(
+    squad_file: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from huggingface_hub.utils import are_progress_bars_disabled
+
+    base = tiny_model(tmp_path / "tiny-base", fixture_words())
+    command = ["eval", "reader", str(squad_file), "--generator", "transformers", "--model",
+               str(base), "--article", "Rivers"]  # fmt: skip
+    assert main(command) == 0
+    assert "Loading weights" in capfd.readouterr().err  # transformers' bar, drawn by default
+    assert main([*command, "--quiet"]) == 0
+    assert "Loading weights" not in capfd.readouterr().err
+    assert not are_progress_bars_disabled()  # back on after the quiet command
+
+
 def test_unknown_article_is_a_clear_error(
     squad_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

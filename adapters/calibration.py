@@ -24,7 +24,6 @@ from typing import Any
 
 from ragcore.adapters.abstain_head import AbstainHead, last_token_states, roc_auc, select_head
 from ragcore.adapters.decoding import AbstainScore, Reading
-from ragcore.adapters.evidence import relevance as cross_encoder_relevance
 from ragcore.adapters.raft import ReaderExample, gold_examples
 from ragcore.adapters.registry import ReaderGenerator
 from ragcore.adapters.training import read_card, write_card
@@ -32,7 +31,6 @@ from ragcore.adapters.transformers_generator import chat_prompt_ids
 from ragcore.adapters.verifier import (
     FAIL_F1,
     AnswerVerifier,
-    Relevance,
     VerifierFeature,
     feature_values,
     fit_verifier,
@@ -144,47 +142,32 @@ def answer_f1(scored: Sequence[tuple[Reading, ReaderExample]]) -> tuple[list[flo
     return f1, [bool(ex.golds) for _, ex in scored]
 
 
-def verifier_feature_sets(has_head: bool) -> list[tuple[VerifierFeature, ...]]:
-    """The answer verifier's candidate inputs: the reader's own evidence (its head, else the
-    null-vs-span share) with the span sentence's relevance, then with the passages' best
-    sentence relevance added. Calibration keeps the one that ranks failed answers best."""
-    first = VerifierFeature.HEAD if has_head else VerifierFeature.NULL_VS_SPAN
-    pair = (first, VerifierFeature.SENTENCE_RELEVANCE)
-    return [pair, (*pair, VerifierFeature.PASSAGE_RELEVANCE)]
-
-
-def fit_answer_verifiers(
+def fit_answer_verifier(
+    reader: ReaderGenerator,
     scored: Sequence[tuple[Reading, ReaderExample]],
     fails: Sequence[bool],
     groups: Sequence[str],
     *,
-    has_head: bool,
-    relevance: Relevance = cross_encoder_relevance,
     quiet: bool = False,
-) -> list[tuple[AnswerVerifier, list[float]]]:
-    """For each of ``verifier_feature_sets``: the answer verifier fitted on these readings
-    (``fails``: whether answering failed), and each reading's out-of-fold P(answering fails)
-    (folds by ``groups``, the readings' paragraphs) to rank it and choose its threshold on."""
+) -> tuple[AnswerVerifier, list[float]]:
+    """The answer verifier fitted on these readings (``fails``: whether answering failed), and
+    each reading's out-of-fold P(answering fails) (folds by ``groups``, the readings'
+    paragraphs) to choose its threshold on."""
     if len(set(groups)) < 2 or not 0 < sum(fails) < len(fails):
         raise ConfigError(
             "the answer verifier needs two paragraphs or more, and answers that score and "
             "answers that fail among their questions",
             "calibrate on more held-out questions",
         )
-    sets = verifier_feature_sets(has_head)
-    every = list(dict.fromkeys(f for features in sets for f in features))
-    rows = []
+    first = VerifierFeature.HEAD if reader.head is not None else VerifierFeature.NULL_VS_SPAN
+    features = (first, VerifierFeature.SENTENCE_RELEVANCE)
+    x = []
     with Progress(quiet) as progress:
         task = progress.task("answer verifier features", total=len(scored))
         for r, ex in scored:
-            passages = [t for _, t in ex.passages]
-            rows.append(feature_values(every, r, ex.question, passages, relevance))
+            x.append(feature_values(features, r, ex.question, [t for _, t in ex.passages]))
             progress.advance(task)
-    fitted = []
-    for features in sets:
-        x = [[row[every.index(f)] for f in features] for row in rows]
-        fitted.append((fit_verifier(features, x, fails), out_of_fold(features, x, fails, groups)))
-    return fitted
+    return fit_verifier(features, x, fails), out_of_fold(features, x, fails, groups)
 
 
 def fit_abstain_head(
@@ -232,65 +215,46 @@ class _Scored:
     by_score: dict[str, dict[str, Any]]
     verifier: AnswerVerifier | None
     verifier_skipped: str | None
-    verifier_candidates: dict[str, dict[str, Any]]
 
 
-def _entry(
-    p: Sequence[float],
-    f1: Sequence[float],
-    ok: Sequence[bool],
-    fails: Sequence[bool],
-    groups: Sequence[str],
-) -> dict[str, Any]:
-    """A score's figures: its threshold and best F1, cross-validated F1, and ROC AUC for
-    unanswerable questions and for failed answers."""
-    threshold, best_f1 = calibrate_threshold(p, f1, ok)
-    cv = cross_validated_f1(p, f1, ok, groups)
-    return {
-        "threshold": threshold,
-        "f1": round(100 * best_f1, 2),
-        "cv_f1": None if cv is None else round(100 * cv, 2),
-        "auc": round(roc_auc(p, [not a for a in ok]), 4) if 0 < sum(ok) < len(ok) else None,
-        "auc_fails": round(roc_auc(p, fails), 4) if 0 < sum(fails) < len(fails) else None,
-    }
-
-
-def score_readings(
-    scored: Sequence[tuple[Reading, ReaderExample]],
+def _score_readings(
+    reader: ReaderGenerator,
+    articles: Sequence[Article],
     *,
-    has_head: bool,
     verifier: bool,
-    relevance: Relevance = cross_encoder_relevance,
-    quiet: bool = False,
+    limit: int | None,
+    quiet: bool,
 ) -> _Scored:
-    """Every abstention score's figures over these readings; with ``verifier``, the answer
-    verifier's candidates fitted and ranked (``_rank``, the first winning ties), the best one
-    kept as the ``verifier`` score."""
+    scored = readings(reader, articles, limit=limit, quiet=quiet)
     f1, ok = answer_f1(scored)
     fails = [not good or score < FAIL_F1 for score, good in zip(f1, ok, strict=True)]
     groups = [ex.passages[0][1] for _, ex in scored]
     read_scores = [AbstainScore.P_ABSTAIN, AbstainScore.NULL_VS_SPAN]
-    if has_head:
+    if reader.head is not None:
         read_scores.append(AbstainScore.HEAD)
     values = {s: [r.abstain_score(s) for r, _ in scored] for s in read_scores}
-    by_score = {s.value: _entry(p, f1, ok, fails, groups) for s, p in values.items()}
     fitted, skipped = None, None
-    candidates: dict[str, dict[str, Any]] = {}
     if verifier:
         try:
-            fits = fit_answer_verifiers(
-                scored, fails, groups, has_head=has_head, relevance=relevance, quiet=quiet
+            fitted, values[AbstainScore.VERIFIER] = fit_answer_verifier(
+                reader, scored, fails, groups, quiet=quiet
             )
         except ConfigError as exc:  # too few questions or paragraphs to fit and fold it
-            skipped, fits = exc.message, []
-        entries = [_entry(p, f1, ok, fails, groups) for _, p in fits]
-        for (v, _), entry in zip(fits, entries, strict=True):
-            candidates["+".join(f.value for f in v.features)] = entry
-        if fits:  # the first candidate wins ties: fewer inputs
-            best = max(range(len(fits)), key=lambda i: (_rank(entries[i]), -i))
-            fitted, values[AbstainScore.VERIFIER] = fits[best]
-            by_score[AbstainScore.VERIFIER.value] = entries[best]
-    return _Scored(f1, ok, values, by_score, fitted, skipped, candidates)
+            skipped = exc.message
+    by_score: dict[str, dict[str, Any]] = {}
+    both_answerable = 0 < sum(ok) < len(ok)
+    both_fails = 0 < sum(fails) < len(fails)
+    for score, p in values.items():
+        threshold, best_f1 = calibrate_threshold(p, f1, ok)
+        cv = cross_validated_f1(p, f1, ok, groups)
+        by_score[score.value] = {
+            "threshold": threshold,
+            "f1": round(100 * best_f1, 2),
+            "cv_f1": None if cv is None else round(100 * cv, 2),
+            "auc": round(roc_auc(p, [not a for a in ok]), 4) if both_answerable else None,
+            "auc_fails": round(roc_auc(p, fails), 4) if both_fails else None,
+        }
+    return _Scored(f1, ok, values, by_score, fitted, skipped)
 
 
 def _rank(entry: dict[str, Any]) -> tuple[float, float]:
@@ -349,10 +313,7 @@ def calibrate_adapter(
     settings: dict[int, _Scored] = {}
     for n, config in configs.items():
         reader.config = config
-        scored = readings(reader, articles, limit=limit, quiet=quiet)
-        settings[n] = score_readings(
-            scored, has_head=reader.head is not None, verifier=verifier, quiet=quiet
-        )
+        settings[n] = _score_readings(reader, articles, verifier=verifier, limit=limit, quiet=quiet)
     best = {n: _best(s.by_score) for n, s in settings.items()}
     focus = max(settings, key=lambda n: _rank(settings[n].by_score[best[n]]))
     result, chosen = settings[focus], AbstainScore(best[focus])
@@ -365,7 +326,6 @@ def calibrate_adapter(
             "features": [f.value for f in result.verifier.features],
             "weight": [round(w, 4) for w in result.verifier.weight],
             "fitted_on": [a.title for a in articles],
-            "candidates": result.verifier_candidates,
         }
     elif result.verifier_skipped is not None:
         record["verifier"] = {"skipped": result.verifier_skipped}

@@ -5,14 +5,12 @@ Questions", AAAI 2019): the reader proposes a span, and a second model judges wh
 sentence holding it actually answers the question. Here the judge is the packaged
 ms-marco-MiniLM-L-12-v2 cross-encoder's relevance logit for (question, that sentence), and a
 logistic regression combines it with the reader's own abstention evidence (the head's
-P(unanswerable), or the null-vs-span share without a head) and, optionally, the best logit of
-any sentence of the passages: whether the passages hold a sentence that answers the question
-at all, the sentence selector's score of Min et al. (ACL 2018) as answerability evidence.
-Its target is "answering fails": the question is unanswerable, or the span's F1 against the
-gold answers is below 0.5. This is what the abstention decision should rank by, since
-abstaining on an answerable question whose span is wrong costs nothing.
+P(unanswerable), or the null-vs-span share without a head). Its target is "answering fails":
+the question is unanswerable, or the span's F1 against the gold answers is below 0.5. This is
+what the abstention decision should rank by, since abstaining on an answerable question whose
+span is wrong costs nothing.
 
-The regression has a few weights, fitted on the calibration articles by
+The regression has two or three weights, fitted on the calibration articles by
 ``adapters.calibration`` (out-of-fold scores, folds by paragraph, choose the threshold) and
 saved beside the adapter as ``abstain_verifier.json``.
 """
@@ -27,14 +25,12 @@ from enum import StrEnum
 from pathlib import Path
 
 from ragcore.adapters.decoding import AbstainScore, Reading
-from ragcore.adapters.evidence import relevance as cross_encoder_relevance
-from ragcore.adapters.evidence import sentences, span_sentence
+from ragcore.adapters.evidence import sentence_relevance, span_sentence
 
 from ragcore.errors import ConfigError
 
 VERIFIER_FILE = "abstain_verifier.json"
 FAIL_F1 = 0.5  # a span scoring below this F1 counts as a failed answer
-Relevance = Callable[[str, Sequence[str]], list[float]]  # (question, texts) -> a logit per text
 
 
 class VerifierFeature(StrEnum):
@@ -43,7 +39,6 @@ class VerifierFeature(StrEnum):
     HEAD = "head"  # logit of the abstention head's P(unanswerable)
     NULL_VS_SPAN = "null_vs_span"  # logit of p_abstain / (p_abstain + P(span))
     SENTENCE_RELEVANCE = "sentence_relevance"  # cross-encoder logit (question, span's sentence)
-    PASSAGE_RELEVANCE = "passage_relevance"  # the best such logit over the passages' sentences
 
 
 def _logit(p: float) -> float:
@@ -56,10 +51,9 @@ def feature_values(
     reading: Reading,
     question: str,
     passages: Sequence[str],
-    relevance: Relevance = cross_encoder_relevance,
+    relevance: Callable[[str, str], float] = sentence_relevance,
 ) -> list[float]:
-    """The verifier's inputs for a reading of ``question`` over ``passages``; ``relevance``
-    scores (question, text) for a batch of texts (default: the cached cross-encoder)."""
+    """The verifier's inputs for a reading of ``question`` over ``passages``."""
     values = []
     for feature in features:
         if feature is VerifierFeature.HEAD:
@@ -71,13 +65,10 @@ def feature_values(
             values.append(_logit(reading.p_head))
         elif feature is VerifierFeature.NULL_VS_SPAN:
             values.append(_logit(reading.abstain_score(AbstainScore.NULL_VS_SPAN)))
-        elif feature is VerifierFeature.SENTENCE_RELEVANCE:
+        else:
             cited = reading.cited if reading.cited else 1
             passage = passages[cited - 1] if 0 < cited <= len(passages) else " ".join(passages)
-            values.append(relevance(question, [span_sentence(passage, reading.answer or "")])[0])
-        else:
-            found = list(dict.fromkeys(s for p in passages for s in sentences(p)))
-            values.append(max(relevance(question, found or [" ".join(passages)])))
+            values.append(relevance(question, span_sentence(passage, reading.answer or "")))
     return values
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 from ragcore.adapters.decoding import AbstainScore, Reading
-from ragcore.adapters.evidence import sentences
 from ragcore.adapters.verifier import (
     VERIFIER_FILE,
     AnswerVerifier,
@@ -91,23 +89,21 @@ def test_verifier_saves_and_loads(tmp_path: Path) -> None:
         AnswerVerifier.load(tmp_path)
 
 
-def test_feature_values_use_the_cited_passage_sentence_and_the_best_sentence() -> None:
-    seen: list[tuple[str, list[str]]] = []
-    logits = {"Resets take ten minutes.": 2.5, "The gateway listens on port 9000.": 4.0}
+def test_feature_values_use_the_cited_passage_sentence() -> None:
+    seen: list[tuple[str, str]] = []
 
-    def relevance(question: str, texts: Sequence[str]) -> list[float]:
-        seen.append((question, list(texts)))
-        return [logits.get(t, -1.0) for t in texts]
+    def relevance(question: str, sentence: str) -> float:
+        seen.append((question, sentence))
+        return 2.5
 
     reading = Reading("ten minutes", 2, p_abstain=0.2, p_answer=0.6, p_head=0.25)
-    features = (*FEATURES, VerifierFeature.NULL_VS_SPAN, VerifierFeature.PASSAGE_RELEVANCE)
-    values = feature_values(features, reading, "How long?", ["Other.", PASSAGE], relevance)
+    values = feature_values(
+        (*FEATURES, VerifierFeature.NULL_VS_SPAN), reading, "How long?", ["Other.", PASSAGE],
+        relevance,
+    )  # fmt: skip
     assert values[0] == pytest.approx(math.log(0.25 / 0.75))
-    assert values[1] == 2.5 and seen[0] == ("How long?", ["Resets take ten minutes."])
+    assert values[1] == 2.5 and seen == [("How long?", "Resets take ten minutes.")]
     assert values[2] == pytest.approx(math.log(0.25 / 0.75))  # 0.2 / (0.2 + 0.6)
-    # the best sentence of every passage, not the span's: 4.0 > 2.5
-    assert values[3] == 4.0
-    assert seen[1] == ("How long?", ["Other.", *sentences(PASSAGE)])
     with pytest.raises(ConfigError, match="abstention head"):
         feature_values(FEATURES, Reading("x", 1, 0.5, 0.5), "q", ["x"], relevance)
     with pytest.raises(ConfigError, match=r"no abstain_verifier\.json"):
@@ -122,57 +118,3 @@ def test_question_in_reads_the_prompt_back() -> None:
     messages = reader_messages("  How long does a reset take? ", [("Gateways", PASSAGE)])
     assert question_in(messages) == "How long does a reset take?"
     assert question_in([{"role": "user", "content": "plain"}]) == "plain"
-
-
-def _readings(rng: np.random.Generator) -> tuple[list, dict[str, float]]:
-    """80 readings over 10 paragraphs, half of them unanswerable; each passage opens with a lead
-    sentence whose relevance (in the returned table) tells the two apart, while the head and the
-    span's own sentence are noise."""
-    from ragcore.adapters.raft import ReaderExample
-
-    scored, table = [], {}
-    for i in range(80):
-        answerable = i % 2 == 0
-        lead, span = f"Lead {i} of {i // 8}.", f"Span{i} here"
-        question = f"Question {i}?"
-        ex = ReaderExample(
-            f"q{i}", question, (("T", f"{lead} {span}."),), span if answerable else None,
-            1 if answerable else None, (span,) if answerable else (),
-        )  # fmt: skip
-        table[question, lead] = (2.0 if answerable else -2.0) + float(rng.normal())
-        table[question, f"{span}."] = float(rng.normal())
-        reading = Reading(span, 1, p_abstain=0.3, p_answer=0.5, p_head=float(rng.uniform(0.1, 0.9)))
-        scored.append((reading, ex))
-    return scored, table
-
-
-def test_score_readings_keeps_the_verifier_candidate_that_ranks_failures_best() -> None:
-    from ragcore.adapters.calibration import score_readings, verifier_feature_sets
-
-    scored, table = _readings(np.random.default_rng(3))
-    pair, triple = verifier_feature_sets(has_head=True)
-    assert triple == (*pair, VerifierFeature.PASSAGE_RELEVANCE) == (
-        VerifierFeature.HEAD, VerifierFeature.SENTENCE_RELEVANCE, VerifierFeature.PASSAGE_RELEVANCE
-    )  # fmt: skip
-
-    def relevance(question: str, texts: Sequence[str]) -> list[float]:
-        return [table[question, t] for t in texts]
-
-    result = score_readings(scored, has_head=True, verifier=True, relevance=relevance, quiet=True)
-    names = ["+".join(f.value for f in s) for s in (pair, triple)]
-    candidates = result.verifier_candidates
-    assert list(candidates) == names
-    # only the passages' best sentence (the lead) tells failures apart
-    assert candidates[names[1]]["auc_fails"] > 0.9 > 0.7 > candidates[names[0]]["auc_fails"]
-    assert result.verifier is not None and result.verifier.features == triple
-    assert result.by_score["verifier"] == candidates[names[1]]
-    assert len(result.values[AbstainScore.VERIFIER]) == 80
-
-    # relevance that says nothing: the extra input cannot rank better, and the tie keeps the pair
-    flat = score_readings(
-        scored, has_head=True, verifier=True, relevance=lambda q, ts: [1.0] * len(ts), quiet=True
-    )
-    assert flat.verifier_candidates[names[0]] == flat.verifier_candidates[names[1]]
-    assert flat.verifier is not None and flat.verifier.features == pair
-    # without a head, the null-vs-span share stands in for it
-    assert verifier_feature_sets(has_head=False)[0][0] is VerifierFeature.NULL_VS_SPAN

@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ragcore.adapters.distill import Unverified
 from ragcore.errors import ConfigError
 
 out = Console(soft_wrap=True)
@@ -113,6 +114,13 @@ def add_adapters_parser(sub: Any) -> None:
     d.add_argument("--samples", type=int, default=3, help="teacher answers per question")
     d.add_argument("--agree", type=int, default=2, help="verified answers that must agree")
     d.add_argument("--passages", type=int, default=3)
+    d.add_argument(
+        "--unverified",
+        choices=[u.value for u in Unverified],
+        default=Unverified.DROP.value,
+        help="a question the teacher answered but no cited passage holds the answer: drop it "
+        "(default), or label it an abstention",
+    )
     d.add_argument("--mode", default="hybrid", help="retrieval mode (default hybrid)")
     d.add_argument("--max-examples", type=int, help="small-subset mode: train on N labels")
     d.add_argument("--epochs", type=int, default=1)
@@ -324,6 +332,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
         passages=args.passages,
         mode=args.mode,
         seed=args.seed,
+        unverified=Unverified(args.unverified),
     )
     teacher = load_generator(args.teacher, args.teacher_model)
     with Index.open(args.index) as index:
@@ -340,16 +349,18 @@ def cmd_distill(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     write_labels(args.out / LABELS_FILE, labels)
     counts = label_counts(labels)
-    kept = [label for label in labels if label.verdict is not Verdict.DROPPED]
+    kept = [label for label in labels if label.verdict.kept]
     table = Table(title=f"teacher {teacher.name}: {len(labels)} questions labelled")
-    for col in ("answer", "abstain", "dropped (disagreement)"):
+    for col in ("answer", "abstain", "dropped (disagreement)", "dropped (unverified answers)"):
         table.add_column(col, justify="right")
-    table.add_row(str(counts["answer"]), str(counts["abstain"]), str(counts["dropped"]))
+    table.add_row(*(str(counts[v.value]) for v in Verdict))
     out.print(table)
     if not kept:
         raise ConfigError(
-            "every label was dropped: the teacher disagrees with itself on every question",
-            "use a stronger teacher, or lower --agree",
+            "every label was dropped: the teacher disagrees with itself, or its answers are "
+            "not in the passages it cites",
+            "use a teacher that cites passages as [n], lower --agree, or label unverified "
+            "answers as abstentions with --unverified abstain",
         )
     base_dir, base_name = _base(args)
     train = train_config(args)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from ragcore.adapters.distill import (
     DistillConfig,
+    Unverified,
     Verdict,
     distill_labels,
     label_question,
@@ -67,16 +68,30 @@ def test_a_consistent_verified_answer_is_kept_with_its_passage() -> None:
     assert label.example(0).passages == PASSAGES
 
 
-def test_position_bias_is_dropped_and_unverified_answers_become_abstentions() -> None:
+def test_position_bias_and_unverified_answers_are_dropped_and_refusals_abstain() -> None:
     config = DistillConfig(samples=4, agree=3, seed=0)
     biased = label_question(Teacher(first_word), "q", PASSAGES, config, random.Random(0))
     assert biased.verdict is Verdict.DROPPED and biased.votes < 3
-    made_up = label_question(Teacher(lambda s: "42 [1]"), "q", PASSAGES, config, random.Random(0))
-    assert made_up.verdict is Verdict.ABSTAIN and made_up.answer is None
+    for reply in ("42 [1]", "port 9000"):  # made up; right but uncited
+        label = label_question(
+            Teacher(lambda s, r=reply: r), "q", PASSAGES, config, random.Random(0)
+        )
+        assert label.verdict is Verdict.UNVERIFIED and label.answer is None
+        assert not label.verdict.kept
+    lenient = DistillConfig(samples=4, agree=3, unverified=Unverified.ABSTAIN)
+    made_up = label_question(Teacher(lambda s: "42 [1]"), "q", PASSAGES, lenient, random.Random(0))
+    assert made_up.verdict is Verdict.ABSTAIN and made_up.verdict.kept
     refuses = Teacher(lambda s: ABSTAIN_REPLY)
-    assert label_question(refuses, "q", PASSAGES, config, random.Random(0)).verdict is (
-        Verdict.ABSTAIN
-    )
+    for c in (config, lenient):  # every sample abstains: an abstention label either way
+        assert label_question(refuses, "q", PASSAGES, c, random.Random(0)).verdict is (
+            Verdict.ABSTAIN
+        )
+    # one sample refuses and one answers unverifiably: the answer is not verified, so dropped
+    mixed = iter([ABSTAIN_REPLY, "42 [1]"])
+    assert label_question(
+        Teacher(lambda s: next(mixed)), "q", PASSAGES, DistillConfig(samples=2, agree=1),
+        random.Random(0),
+    ).verdict is Verdict.UNVERIFIED  # fmt: skip
     assert verified("9000 [2]", PASSAGES) is None  # cites a passage without the answer
     assert verified("9000 [1]", PASSAGES) == ("9000", 1)
     assert verified("9000", PASSAGES) is None  # uncited
@@ -94,7 +109,7 @@ def test_config_and_questions_file_errors(tmp_path: Path) -> None:
 
 
 def test_distill_over_an_index_and_train_a_student(
-    demo_index: Index, docs_dir: Path, tmp_path: Path
+    demo_index: Index, docs_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def grounded(shown: list[str]) -> str:  # answers only when a passage names a port
         for n, text in enumerate(shown, 1):
@@ -114,16 +129,23 @@ def test_distill_over_an_index_and_train_a_student(
     qfile.write_text("\n".join(questions) + "\n")
     base = tiny_model(tmp_path / "tiny-base")
     out = tmp_path / "student"
-    code = main(
-        ["adapters", "distill", "--index", str(tmp_path / "idx"), "--out", str(out),
-         "--teacher", "transformers", "--teacher-model", str(base), "--questions", str(qfile),
-         "--samples", "2", "--agree", "1", "--base", str(base), "--quiet"]
-    )  # fmt: skip
+    command = [
+        "adapters", "distill", "--index", str(tmp_path / "idx"), "--out", str(out), "--teacher",
+        "transformers", "--teacher-model", str(base), "--questions", str(qfile), "--samples",
+        "2", "--agree", "1", "--base", str(base), "--quiet",
+    ]  # fmt: skip
+    # a random tiny teacher answers without citing: no label verifies, and nothing is trained
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert "every label was dropped" in err and "--unverified abstain" in err
+    assert not (out / "training_card.json").exists()
+    code = main([*command, "--unverified", "abstain"])
     assert code == 0
     rows = [json.loads(line) for line in (out / "distill_labels.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(len(r["replies"]) == 2 for r in rows)
     card = json.loads((out / "training_card.json").read_text())
     assert card["data"]["kind"] == "verified distillation"
     assert sum(card["data"]["distill"]["labels"].values()) == 2
-    kept = sum(r["verdict"] != "dropped" for r in rows)
-    assert card["training"]["examples"] == kept
+    assert card["data"]["distill"]["unverified"] == "abstain"
+    kept = sum(Verdict(r["verdict"]).kept for r in rows)
+    assert card["training"]["examples"] == kept > 0

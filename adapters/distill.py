@@ -116,6 +116,11 @@ def verified(reply: str, passages: Sequence[tuple[str, str]]) -> tuple[str, int]
     return (parsed.answer, n) if contains_span(passages[n - 1][1], parsed.answer) else None
 
 
+def answered(replies: Sequence[str], passages: int) -> bool:
+    """Whether any reply answers rather than abstains (verifiably or not)."""
+    return any(parse_reply(reply, passages).answer is not None for reply in replies)
+
+
 def label_question(
     teacher: Generator,
     question: str,
@@ -124,7 +129,7 @@ def label_question(
     rng: random.Random,
 ) -> DistillLabel:
     passages = tuple(passages)
-    replies, answers, answered = [], [], False
+    replies, answers = [], []
     for s in range(config.samples):
         order = list(range(len(passages)))
         if s < len(passages):  # rotations first: every sample leads with another passage
@@ -134,11 +139,10 @@ def label_question(
         shown = [passages[i] for i in order]
         reply = teacher.generate(reader_messages(question, shown), config.max_new_tokens)
         replies.append(reply)
-        answered = answered or parse_reply(reply, len(shown)).answer is not None
         if (found := verified(reply, shown)) is not None:
             answers.append(found[0])
     if not answers:
-        drop = answered and config.unverified is Unverified.DROP
+        drop = answered(replies, len(passages)) and config.unverified is Unverified.DROP
         verdict = Verdict.UNVERIFIED if drop else Verdict.ABSTAIN
         return DistillLabel(question, passages, verdict, None, None, 0, tuple(replies))
     votes = Counter(normalize(a) for a in answers)

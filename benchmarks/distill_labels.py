@@ -29,6 +29,7 @@ from ragcore.adapters.distill import (
     DistillLabel,
     Unverified,
     Verdict,
+    answered,
     distill_labels,
 )
 from ragcore.adapters.transformers_generator import SmolLM2
@@ -59,10 +60,6 @@ def judge(answer: str | None, golds: Sequence[str], passages: Sequence[str]) -> 
 def unchecked(label: DistillLabel) -> str | None:
     """The answer of the first sample (passages in retrieval order), taken as it is."""
     return parse_reply(label.replies[0], len(label.passages)).answer
-
-
-def all_abstained(label: DistillLabel) -> bool:
-    return all(parse_reply(r, len(label.passages)).answer is None for r in label.replies)
 
 
 def row(teacher: str, name: str, judged: Sequence[Judged], dropped: int, total: int) -> list[str]:
@@ -137,7 +134,7 @@ def main() -> None:
                     dropped += 1
                     continue
                 lenient.append(judge(label.answer, golds, texts))
-                if label.verdict is Verdict.ABSTAIN and not all_abstained(label):
+                if label.verdict is Verdict.ABSTAIN and answered(label.replies, len(texts)):
                     unverified += 1  # Unverified.DROP (the default) drops it
                 else:
                     strict.append(lenient[-1])

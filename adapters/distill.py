@@ -142,7 +142,7 @@ def label_question(
         if (found := verified(reply, shown)) is not None:
             answers.append(found[0])
     if not answers:
-        drop = answered(replies, len(passages)) and config.unverified is Unverified.DROP
+        drop = config.unverified is Unverified.DROP and answered(replies, len(passages))
         verdict = Verdict.UNVERIFIED if drop else Verdict.ABSTAIN
         return DistillLabel(question, passages, verdict, None, None, 0, tuple(replies))
     votes = Counter(normalize(a) for a in answers)

@@ -351,9 +351,15 @@ def cmd_distill(args: argparse.Namespace) -> int:
     counts = label_counts(labels)
     kept = [label for label in labels if label.verdict.kept]
     table = Table(title=f"teacher {teacher.name}: {len(labels)} questions labelled")
-    for col in ("answer", "abstain", "dropped (disagreement)", "dropped (unverified answers)"):
-        table.add_column(col, justify="right")
-    table.add_row(*(str(counts[v.value]) for v in Verdict))
+    headers = {
+        Verdict.ANSWER: "answer",
+        Verdict.ABSTAIN: "abstain",
+        Verdict.DROPPED: "dropped (disagreement)",
+        Verdict.UNVERIFIED: "dropped (unverified answers)",
+    }
+    for header in headers.values():
+        table.add_column(header, justify="right")
+    table.add_row(*(str(counts[v.value]) for v in headers))
     out.print(table)
     if not kept:
         raise ConfigError(

@@ -170,6 +170,29 @@ def fit_answer_verifier(
     return fit_verifier(features, x, fails), out_of_fold(features, x, fails, groups)
 
 
+def head_features(
+    reader: ReaderGenerator, articles: Sequence[Article], *, quiet: bool = False
+) -> tuple[Any, Any]:
+    """(every layer's hidden state at the last prompt token ``[n, layers + 1, hidden]``,
+    whether each question is unanswerable) for the questions of ``articles`` with their own
+    paragraphs: what an abstention head is fitted on."""
+    import torch
+
+    examples = gold_examples(articles)
+    prompts = [
+        chat_prompt_ids(reader.tokenizer, reader_messages(ex.question, ex.passages))
+        for ex in examples
+    ]
+    with Progress(quiet) as progress:
+        task = progress.task("hidden states for the abstention head", total=len(prompts))
+        states = reader.run(
+            lambda model: last_token_states(
+                model, reader.tokenizer, prompts, on_batch=lambda n: progress.advance(task, n)
+            )
+        )
+    return states, torch.tensor([ex.answer is None for ex in examples])
+
+
 def fit_abstain_head(
     reader: ReaderGenerator,
     train: Sequence[Article],
@@ -179,24 +202,8 @@ def fit_abstain_head(
 ) -> tuple[AbstainHead, float]:
     """Fit the reader's abstention head on ``train`` (every question with its own paragraph),
     choosing layer and regularization by ROC AUC on ``held_out``; returns (head, that AUC)."""
-    import torch
-
-    def features(articles: Sequence[Article]) -> tuple[Any, Any]:
-        examples = gold_examples(articles)
-        prompts = [
-            chat_prompt_ids(reader.tokenizer, reader_messages(ex.question, ex.passages))
-            for ex in examples
-        ]
-        with Progress(quiet) as progress:
-            task = progress.task("hidden states for the abstention head", total=len(prompts))
-            states = reader.run(
-                lambda model: last_token_states(
-                    model, reader.tokenizer, prompts, on_batch=lambda n: progress.advance(task, n)
-                )
-            )
-        return states, torch.tensor([ex.answer is None for ex in examples])
-
-    (x_train, y_train), (x_held, y_held) = features(train), features(held_out)
+    x_train, y_train = head_features(reader, train, quiet=quiet)
+    x_held, y_held = head_features(reader, held_out, quiet=quiet)
     if y_train.all() or not y_train.any() or y_held.all() or not y_held.any():
         raise ConfigError(
             "an abstention head needs answerable and unanswerable questions in both sets",
@@ -241,20 +248,32 @@ def _score_readings(
             )
         except ConfigError as exc:  # too few questions or paragraphs to fit and fold it
             skipped = exc.message
-    by_score: dict[str, dict[str, Any]] = {}
-    both_answerable = 0 < sum(ok) < len(ok)
-    both_fails = 0 < sum(fails) < len(fails)
-    for score, p in values.items():
-        threshold, best_f1 = calibrate_threshold(p, f1, ok)
-        cv = cross_validated_f1(p, f1, ok, groups)
-        by_score[score.value] = {
-            "threshold": threshold,
-            "f1": round(100 * best_f1, 2),
-            "cv_f1": None if cv is None else round(100 * cv, 2),
-            "auc": round(roc_auc(p, [not a for a in ok]), 4) if both_answerable else None,
-            "auc_fails": round(roc_auc(p, fails), 4) if both_fails else None,
-        }
+    by_score = {s.value: score_figures(p, f1, ok, groups) for s, p in values.items()}
     return _Scored(f1, ok, values, by_score, fitted, skipped)
+
+
+def score_figures(
+    scores: Sequence[float],
+    answer_f1: Sequence[float],
+    answerable: Sequence[bool],
+    groups: Sequence[str],
+    folds: int = 5,
+) -> dict[str, Any]:
+    """One abstention score's figures over readings: its best threshold and F1 there, the
+    cross-validated F1 (folds by ``groups``), and ROC AUC for unanswerable questions and for
+    failed answers (unanswerable, or a span below F1 0.5)."""
+    fails = [not ok or f < FAIL_F1 for f, ok in zip(answer_f1, answerable, strict=True)]
+    threshold, best_f1 = calibrate_threshold(scores, answer_f1, answerable)
+    cv = cross_validated_f1(scores, answer_f1, answerable, groups, folds)
+    return {
+        "threshold": threshold,
+        "f1": round(100 * best_f1, 2),
+        "cv_f1": None if cv is None else round(100 * cv, 2),
+        "auc": round(roc_auc(scores, [not a for a in answerable]), 4)
+        if 0 < sum(answerable) < len(answerable)
+        else None,
+        "auc_fails": round(roc_auc(scores, fails), 4) if 0 < sum(fails) < len(fails) else None,
+    }
 
 
 def _rank(entry: dict[str, Any]) -> tuple[float, float]:

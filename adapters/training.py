@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ragcore.adapters.base_model import file_sha256
-from ragcore.adapters.raft import ReaderExample
+from ragcore.adapters.raft import ReaderExample, raft_examples
 from ragcore.adapters.transformers_generator import chat_prompt_ids, left_padded
+from ragcore.evals.squad_data import Article
 
 from ragcore.errors import ConfigError
 from ragcore.progress import Progress
@@ -110,9 +111,9 @@ def train_adapter(
 ) -> TrainResult:
     """Train a LoRA adapter on ``examples`` and save it with its training card in ``out``."""
     try:
+        import peft  # noqa: F401
         import torch
-        from peft import LoraConfig, get_peft_model
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        import transformers  # noqa: F401
     except ImportError:
         raise ConfigError(
             "training needs torch, transformers and peft", "pip install 'ragcore[generate]'"
@@ -127,6 +128,33 @@ def train_adapter(
         chosen = chosen[: config.max_examples]
     torch.manual_seed(config.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    precision = torch.get_float32_matmul_precision()
+    if device == "cuda":  # TF32 tensor cores for float32 matmuls (10-bit mantissa products)
+        torch.set_float32_matmul_precision("high")
+    try:
+        return _train(
+            torch, base_dir, base_name, chosen, rng, out, config, device, data, quiet, on_step
+        )
+    finally:
+        torch.set_float32_matmul_precision(precision)
+
+
+def _train(
+    torch: Any,
+    base_dir: Path,
+    base_name: str,
+    chosen: Sequence[ReaderExample],
+    rng: random.Random,  # continues the example draw's stream: it orders the epochs
+    out: Path,
+    config: TrainConfig,
+    device: str,
+    data: dict[str, Any] | None,
+    quiet: bool,
+    on_step: Callable[[int, float], None] | None,
+) -> TrainResult:
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     encoded = [encode(tokenizer, ex) for ex in chosen]
     kept = [e for e in encoded if len(e[0]) + len(e[1]) <= config.max_prompt_tokens]
@@ -215,6 +243,7 @@ def train_adapter(
                 "optimizer_steps": step,
                 "seconds": round(seconds, 1),
                 "device": device,
+                "float32_matmul": torch.get_float32_matmul_precision(),
                 "loss_first_10_steps": _mean(losses[:10]),
                 "loss_last_10_steps": _mean(losses[-10:]),
             },
@@ -222,6 +251,43 @@ def train_adapter(
         },
     )
     return result
+
+
+def train_on_articles(
+    base_dir: Path,
+    base_name: str,
+    data_path: Path,
+    train: Sequence[Article],
+    held_out: Sequence[str],
+    out: Path,
+    config: TrainConfig,
+    *,
+    distractor_rate: float = 0.3,
+    drop_gold_rate: float = 0.08,
+    quiet: bool = False,
+) -> TrainResult:
+    """The read-and-abstain recipe: RAFT examples (``adapters.raft``) of the ``train``
+    articles of a SQuAD file, a LoRA trained on them, and a card naming the split."""
+    if not train:
+        raise ConfigError("every article is held out", "hold out fewer articles")
+    examples = raft_examples(
+        train, distractor_rate=distractor_rate, drop_gold_rate=drop_gold_rate, seed=config.seed
+    )
+    data = {
+        "path": str(data_path),
+        "sha256": file_sha256(data_path),
+        "train_articles": [a.title for a in train],
+        "held_out_articles": list(held_out),
+        "recipe": {
+            "kind": "raft",
+            "distractor_rate": distractor_rate,
+            "drop_gold_rate": drop_gold_rate,
+            "questions": len(examples),
+            "abstain_targets": sum(ex.answer is None for ex in examples),
+            "with_distractor": sum(len(ex.passages) > 1 for ex in examples),
+        },
+    }
+    return train_adapter(base_dir, base_name, examples, out, config, data=data, quiet=quiet)
 
 
 def _batch_loss(

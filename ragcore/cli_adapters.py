@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ragcore.adapters.distill import Unverified
+from ragcore.cli_crossfit import add_crossfit_parser, cmd_crossfit
 from ragcore.errors import ConfigError
 
 out = Console(soft_wrap=True)
@@ -26,6 +27,22 @@ def _base(args: argparse.Namespace) -> tuple[Path, str]:
             raise ConfigError(f"{path} is not a model directory", "pass a save_pretrained folder")
         return path, path.name
     return base_model_dir(), BASE_NAME
+
+
+def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    """The training recipe's options (shared by train and crossfit)."""
+    parser.add_argument("--max-examples", type=int, help="small-subset mode: train on N examples")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--rank", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--batch-size", type=int, default=1, help="examples per forward (GPU: 16)")
+    parser.add_argument("--grad-accum", type=int, default=8, help="batches per optimizer step")
+    parser.add_argument("--distractor-rate", type=float, default=0.3)
+    parser.add_argument("--drop-gold-rate", type=float, default=0.08)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--quiet", "-q", action="store_true")
 
 
 def add_adapters_parser(sub: Any) -> None:
@@ -55,18 +72,8 @@ def add_adapters_parser(sub: Any) -> None:
         action="store_false",
         help="with --validate: do not fit an abstention head on the training articles",
     )
-    t.add_argument("--max-examples", type=int, help="small-subset mode: train on N examples")
-    t.add_argument("--epochs", type=int, default=1)
-    t.add_argument("--rank", type=int, default=8)
-    t.add_argument("--lr", type=float, default=3e-4)
-    t.add_argument("--batch-size", type=int, default=1, help="examples per forward (GPU: 16)")
-    t.add_argument("--grad-accum", type=int, default=8, help="batches per optimizer step")
-    t.add_argument("--distractor-rate", type=float, default=0.3)
-    t.add_argument("--drop-gold-rate", type=float, default=0.08)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
-    t.add_argument("--threads", type=int, help="torch CPU threads")
-    t.add_argument("--quiet", "-q", action="store_true")
+    add_recipe_arguments(t)
+    add_crossfit_parser(asub)
 
     c = asub.add_parser("calibrate", help="choose the abstention threshold on held-out articles")
     c.add_argument("adapter", help="adapter name or folder")
@@ -149,6 +156,7 @@ def cmd_adapters(args: argparse.Namespace) -> int:
         "list": cmd_list,
         "distill": cmd_distill,
         "merge": cmd_merge,
+        "crossfit": cmd_crossfit,
     }
     return commands[args.adapters_command](args)
 
@@ -256,44 +264,27 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ragcore.adapters.base_model import file_sha256
-    from ragcore.adapters.raft import raft_examples
-    from ragcore.adapters.training import train_adapter
+    from ragcore.adapters.training import train_on_articles
     from ragcore.evals.squad_data import load_squad, split_articles
 
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    articles = load_squad(args.data)
     held = [*args.holdout, *args.validate]
-    train, _ = split_articles(articles, held)
-    if not train:
-        raise ConfigError("every article is held out", "hold out fewer articles")
-    examples = raft_examples(
+    train, _ = split_articles(load_squad(args.data), held)
+    base_dir, base_name = _base(args)
+    result = train_on_articles(
+        base_dir,
+        base_name,
+        args.data,
         train,
+        held,
+        args.out,
+        train_config(args),
         distractor_rate=args.distractor_rate,
         drop_gold_rate=args.drop_gold_rate,
-        seed=args.seed,
-    )
-    config = train_config(args)
-    base_dir, base_name = _base(args)
-    data = {
-        "path": str(args.data),
-        "sha256": file_sha256(args.data),
-        "train_articles": [a.title for a in train],
-        "held_out_articles": held,
-        "recipe": {
-            "kind": "raft",
-            "distractor_rate": args.distractor_rate,
-            "drop_gold_rate": args.drop_gold_rate,
-            "questions": len(examples),
-            "abstain_targets": sum(ex.answer is None for ex in examples),
-            "with_distractor": sum(len(ex.passages) > 1 for ex in examples),
-        },
-    }
-    result = train_adapter(
-        base_dir, base_name, examples, args.out, config, data=data, quiet=args.quiet
+        quiet=args.quiet,
     )
     table = Table(title=f"adapter written to {result.out}")
     for col in ("examples", "skipped", "steps", "seconds", "loss first→last"):
@@ -308,7 +299,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     out.print(table)
     if args.validate:
-        _calibrate(args, result.out, args.validate, data["train_articles"] if args.head else [])
+        head_titles = [a.title for a in train] if args.head else []
+        _calibrate(args, result.out, args.validate, head_titles)
     return 0
 
 

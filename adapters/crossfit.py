@@ -24,6 +24,7 @@ they stopped and can run in parallel processes; calibration runs once all parts 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -100,7 +101,9 @@ class CrossFitConfig:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / PLAN_FILE).write_text(json.dumps(self.as_json(), indent=2) + "\n")
+        tmp = folder / f"{PLAN_FILE}.{os.getpid()}.tmp"  # parts may start side by side
+        tmp.write_text(json.dumps(self.as_json(), indent=2) + "\n")
+        tmp.replace(folder / PLAN_FILE)
 
     def check_folder(self, folder: Path) -> None:
         """Save this plan in ``folder``, or refuse when the folder holds another plan's

@@ -137,6 +137,8 @@ def train_adapter(
         )
     finally:
         torch.set_float32_matmul_precision(precision)
+        if device == "cuda":  # hand the training's memory back to the reader and to others
+            torch.cuda.empty_cache()
 
 
 def _train(

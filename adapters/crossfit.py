@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -238,10 +237,13 @@ def run_part(
     tmp.rename(folder / READINGS_FILE)  # written last: the part is done
 
 
-def load_readings(config: CrossFitConfig, folds: Path) -> list[HeldOutReading]:
-    """Every fold's held-out readings, in the plan's article order."""
+def load_readings(
+    config: CrossFitConfig, folds: Path, titles: Sequence[str] | None = None
+) -> list[HeldOutReading]:
+    """The held-out readings of the folds of ``titles`` (default: every fold), in the plan's
+    article order."""
     rows = []
-    for title in config.articles:
+    for title in [t for t in config.articles if titles is None or t in titles]:
         path = part_folder(folds, title) / READINGS_FILE
         rows += [HeldOutReading.from_json(line) for line in path.read_text().splitlines() if line]
     return rows
@@ -338,13 +340,23 @@ def pooled_calibration(
 
 
 def fold_heads(config: CrossFitConfig, folds: Path) -> dict[str, AbstainHead]:
+    """The abstention heads the folds have fitted so far (a fold fits its head before it
+    reads its article)."""
     heads = {}
     for title in config.articles:
         head = AbstainHead.load(part_folder(folds, title))
-        if head is None:
-            raise ConfigError(f"fold {title} has no abstention head", "rerun its part")
-        heads[title] = head
+        if head is not None:
+            heads[title] = head
     return heads
+
+
+def head_setting(heads: dict[str, AbstainHead], aucs: dict[str, float]) -> tuple[int, float]:
+    """The (layer, L2) the folds chose most often; a tie goes to the setting whose folds
+    separated their held-out article best (mean ROC AUC)."""
+    chosen: dict[tuple[int, float], list[float]] = {}
+    for title, head in heads.items():
+        chosen.setdefault((head.layer, head.l2), []).append(aucs.get(title, 0.0))
+    return max(chosen, key=lambda k: (len(chosen[k]), sum(chosen[k]) / len(chosen[k])))
 
 
 def finish(
@@ -356,25 +368,35 @@ def finish(
     *,
     relevance: Callable[[str, str], float] = sentence_relevance,
     quiet: bool = False,
+    finished_folds_only: bool = False,
 ) -> dict[str, Any]:
     """Calibrate the final adapter from the folds: its head (on every training article, at
-    the layer and L2 the folds chose most often), verifier, score and threshold; saved beside
-    it, and recorded on its card. Returns the record."""
+    the layer and L2 the folds chose most often, ``head_setting``), verifier, score and
+    threshold; saved beside it, and recorded on its card. Returns the record.
+
+    Every part must be done, unless ``finished_folds_only``: then the folds that have read
+    their article calibrate (two or more), and the card names the ones left out."""
     missing = [p for p in config.parts if not part_done(config, folds, out, p)]
-    if missing:
+    read = [t for t in config.articles if t not in missing]
+    if missing and not (finished_folds_only and FINAL_PART not in missing and len(read) >= 2):
         raise ConfigError(
             f"parts not done yet: {', '.join(missing)}",
-            "run ragcore adapters crossfit again (or with --part NAME for each)",
+            "run ragcore adapters crossfit again (or with --part NAME for each); "
+            "--calibrate-only calibrates on the folds done so far, once 'final' and two "
+            "folds are",
         )
     heads = fold_heads(config, folds)
-    (layer, l2), _ = Counter((h.layer, h.l2) for h in heads.values()).most_common(1)[0]
+    if not heads:
+        raise ConfigError("no fold has fitted its abstention head", "run the folds' parts")
+    aucs = {t: _fold_auc(folds, t) for t in heads}
+    layer, l2 = head_setting(heads, aucs)
     registry = AdapterRegistry(*base)
     reader = registry.reader(registry.load(out), ReaderConfig())
     by_title = {a.title: a for a in articles}
     x, y = head_features(reader, [by_title[t] for t in config.articles], quiet=quiet)
     head = fit_head(x[:, layer], y, layer, l2)
     head.save(out)
-    pooled = pooled_calibration(load_readings(config, folds), relevance, quiet=quiet)
+    pooled = pooled_calibration(load_readings(config, folds, read), relevance, quiet=quiet)
     (out / VERIFIER_FILE).unlink(missing_ok=True)
     if pooled.verifier is not None:
         pooled.verifier.save(out)
@@ -384,8 +406,17 @@ def finish(
             "layer": layer,
             "l2": l2,
             "fitted_on": list(config.articles),
-            "folds": {t: {"layer": h.layer, "l2": h.l2} for t, h in heads.items()},
-        }
+            "folds": {
+                t: {"layer": h.layer, "l2": h.l2, "auc": round(aucs[t], 4)}
+                for t, h in heads.items()
+            },
+        },
+        "folds_left_out": missing,
     }
     write_card(out, {"metrics": {"calibration": record}, "crossfit": config.as_json()})
     return record
+
+
+def _fold_auc(folds: Path, title: str) -> float:
+    card = json.loads((part_folder(folds, title) / CARD_FILE).read_text())
+    return float(card.get("metrics", {}).get("head", {}).get("auc", 0.0))

@@ -43,6 +43,12 @@ def add_crossfit_parser(asub: Any) -> None:
         help="do only this part and stop: a fold, named by the article it holds out, or "
         "'final' (repeat; run parts in parallel processes, then once without --part)",
     )
+    x.add_argument(
+        "--calibrate-only",
+        action="store_true",
+        help="run no part: calibrate the final adapter on the folds that have read their "
+        "article so far (two or more), naming the others on its card",
+    )
     add_recipe_arguments(x)
 
 
@@ -51,6 +57,7 @@ def cmd_crossfit(args: argparse.Namespace) -> int:
     from ragcore.adapters.base_model import file_sha256
     from ragcore.adapters.crossfit import CrossFitConfig, finish, part_done, run_part
     from ragcore.cli_adapters import _base, train_config
+    from ragcore.errors import ConfigError
     from ragcore.evals.squad_data import load_squad, split_articles
 
     if args.threads:
@@ -68,17 +75,17 @@ def cmd_crossfit(args: argparse.Namespace) -> int:
         args.distractor_rate,
         args.drop_gold_rate,
     )
+    if args.part and args.calibrate_only:
+        raise ConfigError("--part runs parts and --calibrate-only runs none", "pass one of the two")
     parts = args.part or config.parts
     unknown = [p for p in parts if p not in config.parts]
     if unknown:
-        from ragcore.errors import ConfigError
-
         raise ConfigError(
             f"no part named {', '.join(unknown)}", f"parts: {', '.join(config.parts)}"
         )
     config.check_folder(folds)
     base = _base(args)
-    for part in parts:
+    for part in [] if args.calibrate_only else parts:
         done = part_done(config, folds, args.out, part)
         run_part(part, config, articles, args.data, folds, args.out, base, quiet=args.quiet)
         out.print(f"part {part}: {'already done' if done else 'done'}")
@@ -90,8 +97,20 @@ def cmd_crossfit(args: argparse.Namespace) -> int:
             else "every part is done: run again without --part to calibrate"
         )
         return 0
-    record = finish(config, articles, folds, args.out, base, quiet=args.quiet)
-    table = Table(title=f"{args.out}: abstention cross-fitted on {len(config.articles)} articles")
+    record = finish(
+        config,
+        articles,
+        folds,
+        args.out,
+        base,
+        quiet=args.quiet,
+        finished_folds_only=args.calibrate_only,
+    )
+    left_out = record["folds_left_out"]
+    table = Table(
+        title=f"{args.out}: abstention cross-fitted on {len(record['articles'])} articles"
+        + (f" (folds not done: {', '.join(left_out)})" if left_out else "")
+    )
     for col in ("article", "questions", "F1", "HasAns F1", "NoAns acc"):
         table.add_column(col, justify="right")
     rows = [*record["per_article"].items(), ("all (pooled)", record)]

@@ -7,18 +7,20 @@ import json
 from pathlib import Path
 
 import pytest
-from tiny_models import fixture_words, squad_fixture, tiny_model
-
+from ragcore.adapters.abstain_head import AbstainHead
 from ragcore.adapters.calibration import calibrate_threshold, cross_validated_f1
 from ragcore.adapters.crossfit import (
     READINGS_FILE,
     CrossFitConfig,
     HeldOutReading,
+    head_setting,
     part_folder,
     pooled_calibration,
 )
 from ragcore.adapters.training import TrainConfig
 from ragcore.adapters.verifier import VerifierFeature, feature_values, out_of_fold
+from tiny_models import fixture_words, squad_fixture, tiny_model
+
 from ragcore.cli import main
 from ragcore.errors import ConfigError
 
@@ -110,12 +112,48 @@ def test_crossfit_plan_is_checked_and_kept_beside_its_parts(tmp_path: Path) -> N
     assert part_folder(tmp_path, "1973 oil/crisis").name == "1973_oil_crisis"
 
 
+def test_head_setting_is_the_folds_most_common_choice_ties_to_the_better_auc() -> None:
+    import torch
+
+    def head(layer: int, l2: float) -> AbstainHead:
+        return AbstainHead(layer, torch.zeros(2), 0.0, torch.zeros(2), torch.ones(2), l2)
+
+    heads = {"A": head(17, 0.1), "B": head(22, 0.01), "C": head(22, 0.01), "D": head(17, 0.1)}
+    aucs = {"A": 0.77, "B": 0.64, "C": 0.68, "D": 0.86}
+    assert head_setting(heads, aucs) == (17, 0.1)  # 2 votes each; mean AUC 0.815 vs 0.66
+    heads["E"] = head(22, 0.01)
+    assert head_setting(heads, aucs) == (22, 0.01)  # three votes beat two
+
+
+def _three_articles() -> dict:
+    data = squad_fixture()
+    data["data"].append(
+        {
+            "title": "Ports",
+            "paragraphs": [
+                {
+                    "context": "The port of Paris is on the Seine . It opened in 1900 .",
+                    "qas": [
+                        {"id": "p1", "question": "Which river is the port on ?",
+                         "is_impossible": False, "answers": [{"text": "the Seine",
+                                                              "answer_start": 0}]},
+                        {"id": "p2", "question": "Who runs the port ?", "is_impossible": True,
+                         "answers": [], "plausible_answers": [{"text": "x", "answer_start": 0}]},
+                    ],
+                }
+            ],
+        }
+    )  # fmt: skip
+    return data
+
+
 def test_crossfit_cli_runs_parts_resumes_and_calibrates_the_final_adapter(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     squad = tmp_path / "squad.json"
-    squad.write_text(json.dumps(squad_fixture()))
-    base = tiny_model(tmp_path / "tiny-base", fixture_words())
+    squad.write_text(json.dumps(_three_articles()))
+    words = [*fixture_words(), "port", "Ports", "river", "on", "opened", "in", "1900", "runs"]
+    base = tiny_model(tmp_path / "tiny-base", words)
     final, folds = tmp_path / "reader", tmp_path / "reader-folds"
     common = ["adapters", "crossfit", "--data", str(squad), "--out", str(final), "--base",
               str(base), "--max-examples", "4", "--quiet"]  # fmt: skip
@@ -125,24 +163,32 @@ def test_crossfit_cli_runs_parts_resumes_and_calibrates_the_final_adapter(
     assert [r.id for r in rows] == ["g1", "g2", "g3", "g4", "g5"]
     assert all(r.article == "Gateways" and r.p_head is not None for r in rows)
     card = json.loads((fold / "training_card.json").read_text())
-    assert card["data"]["train_articles"] == ["Rivers"]  # the fold never saw its article
+    assert card["data"]["train_articles"] == ["Rivers", "Ports"]  # never its own article
     assert card["data"]["held_out_articles"] == ["Gateways"]
-    assert "parts left: Rivers, final" in capsys.readouterr().out
-    # an unknown part is refused before any work
-    assert main(["adapters", "crossfit", "--data", str(squad), "--out", str(final), "--base",
-                 str(base), "--max-examples", "4", "--quiet", "--part", "nope"]) == 2  # fmt: skip
+    assert "parts left: Rivers, Ports, final" in capsys.readouterr().out
+    assert main([*common, "--part", "nope"]) == 2  # an unknown part is refused before work
+    # calibrating on the folds done so far needs the final adapter and two folds
+    assert main([*common, "--calibrate-only"]) == 2
+    assert main([*common, "--part", "Rivers", "--part", "final"]) == 0
+    assert main([*common, "--calibrate-only"]) == 0
+    card = json.loads((final / "training_card.json").read_text())
+    calibration = card["metrics"]["calibration"]
+    assert calibration["folds_left_out"] == ["Ports"] and calibration["questions"] == 7
+    assert calibration["articles"] == ["Gateways", "Rivers"]
+
     trained = (fold / "adapter_model.safetensors").stat().st_mtime_ns
-    assert main(common) == 0  # runs the parts left, then calibrates
+    assert main(common) == 0  # runs the part left, then calibrates on every fold
     printed = capsys.readouterr().out
-    assert "part Gateways: already done" in printed and "part Rivers: done" in printed
+    assert "part Gateways: already done" in printed and "part Ports: done" in printed
     assert (fold / "adapter_model.safetensors").stat().st_mtime_ns == trained  # not retrained
     card = json.loads((final / "training_card.json").read_text())
-    assert card["data"]["train_articles"] == ["Gateways", "Rivers"]
+    assert card["data"]["train_articles"] == ["Gateways", "Rivers", "Ports"]
     calibration = card["metrics"]["calibration"]
-    assert calibration["method"] == "cross-fit" and calibration["questions"] == 7
-    assert set(calibration["per_article"]) == {"Gateways", "Rivers"}
+    assert calibration["method"] == "cross-fit" and calibration["questions"] == 9
+    assert calibration["folds_left_out"] == []
+    assert set(calibration["per_article"]) == {"Gateways", "Rivers", "Ports"}
     folds_heads = calibration["head"]["folds"]
-    assert set(folds_heads) == {"Gateways", "Rivers"}
+    assert set(folds_heads) == {"Gateways", "Rivers", "Ports"}
     assert [calibration["head"]["layer"], calibration["head"]["l2"]] in [
         [h["layer"], h["l2"]] for h in folds_heads.values()
     ]
@@ -150,6 +196,6 @@ def test_crossfit_cli_runs_parts_resumes_and_calibrates_the_final_adapter(
     assert saved["score"] == calibration["score"]
     assert saved["abstain_threshold"] == calibration["abstain_threshold"]
     assert (final / "abstain_head.safetensors").is_file()
-    assert card["crossfit"]["articles"] == ["Gateways", "Rivers"]
+    assert card["crossfit"]["articles"] == ["Gateways", "Rivers", "Ports"]
     # the same folds with another recipe are refused rather than mixed
     assert main([*common, "--rank", "4"]) == 2

@@ -1,4 +1,5 @@
-"""``ragcore adapters``: train, calibrate, distill, list and merge reader adapters."""
+"""``ragcore adapters``: train, calibrate, distill, list and merge reader adapters (crossfit:
+``cli_crossfit``)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,9 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_adapters_parser(sub: Any) -> None:
-    p = sub.add_parser("adapters", help="train, calibrate, distill, list and merge LoRA adapters")
+    p = sub.add_parser(
+        "adapters", help="train, cross-fit, calibrate, distill, list and merge LoRA adapters"
+    )
     asub = p.add_subparsers(dest="adapters_command", required=True)
 
     t = asub.add_parser("train", help="LoRA read-and-abstain training on SQuAD-style data")

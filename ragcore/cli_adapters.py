@@ -30,17 +30,24 @@ def _base(args: argparse.Namespace) -> tuple[Path, str]:
     return base_model_dir(), BASE_NAME
 
 
-def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
-    """The training recipe's options (shared by train and crossfit)."""
-    parser.add_argument("--max-examples", type=int, help="small-subset mode: train on N examples")
+def add_lora_arguments(parser: argparse.ArgumentParser, examples: str = "examples") -> None:
+    """The LoRA hyper-parameters ``train_config`` reads (train, crossfit and distill)."""
+    parser.add_argument(
+        "--max-examples", type=int, help=f"small-subset mode: train on N {examples}"
+    )
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--batch-size", type=int, default=1, help="examples per forward (GPU: 16)")
     parser.add_argument("--grad-accum", type=int, default=8, help="batches per optimizer step")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    """The read-and-abstain recipe's options (shared by train and crossfit)."""
+    add_lora_arguments(parser)
     parser.add_argument("--distractor-rate", type=float, default=0.3)
     parser.add_argument("--drop-gold-rate", type=float, default=0.08)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--quiet", "-q", action="store_true")
@@ -132,13 +139,7 @@ def add_adapters_parser(sub: Any) -> None:
         "(default), or label it an abstention",
     )
     d.add_argument("--mode", default="hybrid", help="retrieval mode (default hybrid)")
-    d.add_argument("--max-examples", type=int, help="small-subset mode: train on N labels")
-    d.add_argument("--epochs", type=int, default=1)
-    d.add_argument("--rank", type=int, default=8)
-    d.add_argument("--lr", type=float, default=3e-4)
-    d.add_argument("--batch-size", type=int, default=1, help="examples per forward (GPU: 16)")
-    d.add_argument("--grad-accum", type=int, default=8, help="batches per optimizer step")
-    d.add_argument("--seed", type=int, default=0)
+    add_lora_arguments(d, "labels")
     d.add_argument("--base", help="student base model directory (default: the packaged SmolLM2)")
     d.add_argument("--quiet", "-q", action="store_true")
 

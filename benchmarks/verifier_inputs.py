@@ -1,0 +1,97 @@
+"""Which answer-verifier inputs transfer across articles? Compares input sets on the
+out-of-training readings a cross-fit left in its folds folder (``ragcore adapters crossfit``),
+without a model run: each set's verifier is fitted on all articles but one and scored on
+that one (leave-one-article-out), then its threshold is chosen on the other articles' scores
+too, as ``adapters.crossfit`` does. Needs only the packaged cross-encoder.
+
+    python benchmarks/verifier_inputs.py --folds my-reader-folds
+
+Inputs: ``head`` (logit of the fold head's P(unanswerable)), ``sentence`` (cross-encoder
+logit for the span's sentence), ``best`` (the passage's best sentence, Min et al. 2018),
+``null_vs_span`` (logit), ``p_answer`` (log-probability of the span).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from ragcore.adapters.abstain_head import roc_auc
+from ragcore.adapters.calibration import cross_validated_f1
+from ragcore.adapters.crossfit import READINGS_FILE, HeldOutReading
+from ragcore.adapters.evidence import relevance, sentences, span_sentence
+from ragcore.adapters.verifier import FAIL_F1, VerifierFeature, out_of_fold
+from rich.console import Console
+from rich.table import Table
+
+SETS = (
+    ("head",),
+    ("sentence",),
+    ("head", "sentence"),
+    ("head", "sentence", "best"),
+    ("head", "sentence", "null_vs_span"),
+    ("head", "sentence", "p_answer"),
+    ("head", "sentence", "best", "null_vs_span", "p_answer"),
+)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
+
+
+def inputs(rows: list[HeldOutReading]) -> dict[str, list[float]]:
+    """Every candidate input's value per reading."""
+    values: dict[str, list[float]] = {k: [] for k in ("sentence", "best")}
+    for r in rows:
+        own = span_sentence(r.passage, r.answer or "")
+        scores = relevance(r.question, list(dict.fromkeys([own, *sentences(r.passage)])))
+        values["sentence"].append(scores[0])
+        values["best"].append(max(scores))
+    values["head"] = [_logit(r.p_head if r.p_head is not None else 0.5) for r in rows]
+    values["null_vs_span"] = [_logit(r.reading.abstain_score()) for r in rows]
+    values["p_answer"] = [math.log(max(r.p_answer or 0.0, 1e-9)) for r in rows]
+    return values
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--folds", type=Path, required=True, help="a crossfit folds folder")
+    args = parser.parse_args()
+    rows = []
+    for path in sorted(args.folds.glob(f"*/{READINGS_FILE}")):
+        rows += [HeldOutReading.from_json(line) for line in path.read_text().splitlines() if line]
+    groups = [r.article for r in rows]
+    articles = list(dict.fromkeys(groups))
+    if len(articles) < 2:
+        raise SystemExit(f"{args.folds} holds readings of {len(articles)} article(s); need 2+")
+    values = inputs(rows)
+    f1, ok = [r.f1 for r in rows], [r.answerable for r in rows]
+    fails = [not a or f < FAIL_F1 for f, a in zip(f1, ok, strict=True)]
+    table = Table(
+        title=f"verifier inputs, {len(rows)} readings of {len(articles)} articles "
+        "(per article: AUC failed answers)"
+    )
+    for col in ("inputs", "leave-one-article-out F1", "AUC failed answers", *articles):
+        table.add_column(col, justify="right")
+    for names in SETS:
+        x = [[values[n][i] for n in names] for i in range(len(rows))]
+        features = [VerifierFeature.HEAD] * len(names)  # fit_verifier only counts them
+        oof = out_of_fold(features, x, fails, groups, folds=len(articles))
+        loao = cross_validated_f1(oof, f1, ok, groups, folds=len(articles))
+        per = []
+        for a in articles:
+            idx = [i for i, g in enumerate(groups) if g == a]
+            per.append(roc_auc([oof[i] for i in idx], [fails[i] for i in idx]))
+        table.add_row(
+            " + ".join(names),
+            f"{100 * (loao or 0):.1f}",
+            f"{roc_auc(oof, fails):.3f}",
+            *(f"{v:.3f}" for v in per),
+        )
+    Console(width=200).print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -21,7 +21,7 @@ from ragcore.adapters.abstain_head import roc_auc
 from ragcore.adapters.calibration import cross_validated_f1
 from ragcore.adapters.crossfit import READINGS_FILE, HeldOutReading
 from ragcore.adapters.evidence import relevance, sentences, span_sentence
-from ragcore.adapters.verifier import FAIL_F1, VerifierFeature, out_of_fold
+from ragcore.adapters.verifier import FAIL_F1, VerifierFeature, feature_values, out_of_fold
 from rich.console import Console
 from rich.table import Table
 
@@ -36,11 +36,6 @@ SETS = (
 )
 
 
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-9), 1 - 1e-9)
-    return math.log(p / (1 - p))
-
-
 def inputs(rows: list[HeldOutReading]) -> dict[str, list[float]]:
     """Every candidate input's value per reading."""
     values: dict[str, list[float]] = {k: [] for k in ("sentence", "best")}
@@ -49,8 +44,10 @@ def inputs(rows: list[HeldOutReading]) -> dict[str, list[float]]:
         scores = relevance(r.question, list(dict.fromkeys([own, *sentences(r.passage)])))
         values["sentence"].append(scores[0])
         values["best"].append(max(scores))
-    values["head"] = [_logit(r.p_head if r.p_head is not None else 0.5) for r in rows]
-    values["null_vs_span"] = [_logit(r.reading.abstain_score()) for r in rows]
+    own = (VerifierFeature.HEAD, VerifierFeature.NULL_VS_SPAN)  # the reader's, as logits
+    pairs = [feature_values(own, r.reading, r.question, [r.passage]) for r in rows]
+    values["head"] = [head for head, _ in pairs]
+    values["null_vs_span"] = [nvs for _, nvs in pairs]
     values["p_answer"] = [math.log(max(r.p_answer or 0.0, 1e-9)) for r in rows]
     return values
 

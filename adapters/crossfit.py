@@ -57,6 +57,7 @@ from ragcore.evals.squad import token_f1
 from ragcore.evals.squad_data import Article
 
 from ragcore.errors import ConfigError
+from ragcore.progress import Progress
 
 PLAN_FILE = "crossfit.json"
 READINGS_FILE = "held_out_readings.jsonl"
@@ -269,8 +270,6 @@ def pooled_calibration(
     threshold with the best leave-one-article-out F1 (ties: ROC AUC for failed answers).
     Verifier scores are leave-one-article-out too, so its threshold is chosen on articles it
     was not fitted on."""
-    from ragcore.progress import Progress
-
     groups = [r.article for r in rows]
     k = len(set(groups))
     if k < 2:
@@ -390,13 +389,15 @@ def finish(
         raise ConfigError("no fold has fitted its abstention head", "run the folds' parts")
     aucs = {t: _fold_auc(folds, t) for t in heads}
     layer, l2 = head_setting(heads, aucs)
+    # the pooled calibration first: it is quick, and the head's hidden-state pass over every
+    # training question is not (minutes on a CPU)
+    pooled = pooled_calibration(load_readings(config, folds, read), relevance, quiet=quiet)
     registry = AdapterRegistry(*base)
     reader = registry.reader(registry.load(out), ReaderConfig())
     by_title = {a.title: a for a in articles}
     x, y = head_features(reader, [by_title[t] for t in config.articles], quiet=quiet)
     head = fit_head(x[:, layer], y, layer, l2)
     head.save(out)
-    pooled = pooled_calibration(load_readings(config, folds, read), relevance, quiet=quiet)
     (out / VERIFIER_FILE).unlink(missing_ok=True)
     if pooled.verifier is not None:
         pooled.verifier.save(out)

@@ -9,16 +9,26 @@ too, as ``adapters.crossfit`` does. Needs only the packaged cross-encoder.
 Inputs: ``head`` (logit of the fold head's P(unanswerable)), ``sentence`` (cross-encoder
 logit for the span's sentence), ``best`` (the passage's best sentence, Min et al. 2018),
 ``null_vs_span`` (logit), ``p_answer`` (log-probability of the span).
+
+A second table compares threshold rules the same way (chosen on three articles, scored on the
+fourth): the peak of the F1 curve averaged over a few grid steps each side
+(``calibrate_threshold``'s ``window``), against the highest threshold within 0.01 F1 of the
+best (the rule before).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from ragcore.adapters.abstain_head import roc_auc
-from ragcore.adapters.calibration import cross_validated_f1
+from ragcore.adapters.calibration import (
+    _question_scores,
+    calibrate_threshold,
+    cross_validated_f1,
+)
 from ragcore.adapters.crossfit import READINGS_FILE, HeldOutReading
 from ragcore.adapters.evidence import relevance, sentences, span_sentence
 from ragcore.adapters.verifier import FAIL_F1, VerifierFeature, feature_values, out_of_fold
@@ -50,6 +60,45 @@ def inputs(rows: list[HeldOutReading]) -> dict[str, list[float]]:
     values["null_vs_span"] = [nvs for _, nvs in pairs]
     values["p_answer"] = [math.log(max(r.p_answer or 0.0, 1e-9)) for r in rows]
     return values
+
+
+def _within_tolerance(scores: list[float], f1: list[float], ok: list[bool]) -> float:
+    """The rule before: the highest threshold within 0.01 F1 of the best on the 0.01 grid."""
+    curve = []
+    for t in (i / 100 for i in range(1, 100)):
+        has, no = _question_scores(scores, f1, ok, t)
+        curve.append((t, (sum(has) + sum(no)) / len(scores)))
+    best = max(v for _, v in curve)
+    return max(t for t, v in curve if v >= best - 0.01)
+
+
+RULES: dict[str, Callable[[list[float], list[float], list[bool]], float]] = {
+    "highest within 0.01 F1 (before)": _within_tolerance,
+    "peak (window 0)": lambda s, f, o: calibrate_threshold(s, f, o, window=0)[0],
+    "moving average, 3 steps (default)": lambda s, f, o: calibrate_threshold(s, f, o)[0],
+    "moving average, 5 steps": lambda s, f, o: calibrate_threshold(s, f, o, window=5)[0],
+}
+
+
+def leave_one_article_out(
+    rule: Callable[[list[float], list[float], list[bool]], float],
+    scores: list[float],
+    f1: list[float],
+    ok: list[bool],
+    groups: list[str],
+) -> float:
+    """Mean SQuAD 2.0 F1 (0-100) when each article is scored at the threshold ``rule`` chooses
+    on the others."""
+    total = 0.0
+    for article in dict.fromkeys(groups):
+        out = [i for i, g in enumerate(groups) if g != article]
+        t = rule([scores[i] for i in out], [f1[i] for i in out], [ok[i] for i in out])
+        inside = [i for i, g in enumerate(groups) if g == article]
+        has, no = _question_scores(
+            [scores[i] for i in inside], [f1[i] for i in inside], [ok[i] for i in inside], t
+        )
+        total += sum(has) + sum(no)
+    return 100 * total / len(scores)
 
 
 def main() -> None:
@@ -87,7 +136,26 @@ def main() -> None:
             f"{roc_auc(oof, fails):.3f}",
             *(f"{v:.3f}" for v in per),
         )
-    Console(width=200).print(table)
+    console = Console(width=200)
+    console.print(table)
+    x = [[values[n][i] for n in ("head", "sentence")] for i in range(len(rows))]
+    by_score = {
+        "verifier (head + sentence)": out_of_fold(
+            [VerifierFeature.HEAD] * 2, x, fails, groups, folds=len(articles)
+        ),
+        "head": [1 / (1 + math.exp(-v)) for v in values["head"]],
+        "null_vs_span": [1 / (1 + math.exp(-v)) for v in values["null_vs_span"]],
+        "p_abstain": [r.p_abstain for r in rows],
+    }
+    rules = Table(title="threshold rules: leave-one-article-out F1")
+    for col in ("rule", *by_score):
+        rules.add_column(col, justify="right")
+    for name, rule in RULES.items():
+        rules.add_row(
+            name,
+            *(f"{leave_one_article_out(rule, s, f1, ok, groups):.2f}" for s in by_score.values()),
+        )
+    console.print(rules)
 
 
 if __name__ == "__main__":

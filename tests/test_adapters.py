@@ -228,15 +228,20 @@ def test_reading_reply_and_threshold_calibration() -> None:
     assert Reading(None, None, 0.1).reply(0.5) == ABSTAIN_REPLY
     # Two answerable questions (F1 1.0 and 0.5) with low p_abstain, two unanswerable ones with
     # high p_abstain: any threshold in (0.3, 0.6] gets all right but the half-F1 answer, and
-    # the highest of those is taken (the reader answers when abstaining is no better).
+    # unsmoothed (window 0), ties go to the highest of those.
     args = ([0.1, 0.3, 0.6, 0.9], [1.0, 0.5, 0.0, 0.0], [True, True, False, False])
-    threshold, f1 = calibrate_threshold(*args, tolerance=0.0)
+    threshold, f1 = calibrate_threshold(*args, window=0)
     assert threshold == 0.6 and f1 == pytest.approx((1.0 + 0.5 + 1 + 1) / 4)
-    # Within a tolerance of 0.25 F1, 0.9 (answer all but the 0.9 one: (1+0.5+0+1)/4) is kept.
-    threshold, f1 = calibrate_threshold(*args, tolerance=0.25)
-    assert threshold == 0.9 and f1 == pytest.approx(2.5 / 4)
+    # On the grid 0.2 .. 1.0 the curve is 0.75, 0.875, 0.875, 0.625, 0.375. Averaged over one
+    # step each side: 0.8125, 0.8333, 0.7917, 0.625, 0.5, so 0.4 is taken, not 0.6, whose
+    # neighbour 0.8 answers an unanswerable question.
+    grid = [0.2, 0.4, 0.6, 0.8, 1.0]
+    assert calibrate_threshold(*args, grid=grid, window=0) == (0.6, pytest.approx(0.875))
+    assert calibrate_threshold(*args, grid=grid, window=1) == (0.4, pytest.approx(0.875))
     with pytest.raises(ConfigError):
         calibrate_threshold([], [], [])
+    with pytest.raises(ConfigError, match="window"):
+        calibrate_threshold(*args, window=-1)
 
 
 def test_cross_validated_f1_by_hand() -> None:
@@ -245,10 +250,11 @@ def test_cross_validated_f1_by_hand() -> None:
     # (0.1, 0.2]: 3 of 4 right, F1 0.75.
     scores, f1 = [0.1, 0.9, 0.8, 0.2], [1.0, 0.0, 1.0, 0.0]
     ok, groups = [True, False, True, False], ["A", "A", "B", "B"]
-    assert calibrate_threshold(scores, f1, ok, tolerance=0.0)[1] == pytest.approx(0.75)
+    assert calibrate_threshold(scores, f1, ok, window=0)[1] == pytest.approx(0.75)
     # Chosen on B alone, every threshold scores 0.5 and the highest, 0.99, is kept: A then
-    # answers both (1 + 0). Chosen on A alone, 0.9 is the highest with F1 1: B answers both
-    # (1 + 0). Out of sample: (1 + 1) / 4.
+    # answers both (1 + 0). Chosen on A alone, F1 is 1 for thresholds in (0.1, 0.9], and the
+    # moving average over 3 steps each side peaks from 0.14 to 0.87; 0.87 is kept: B answers
+    # both (1 + 0). Out of sample: (1 + 1) / 4.
     assert cross_validated_f1(scores, f1, ok, groups) == pytest.approx(0.5)
     assert cross_validated_f1(scores, f1, ok, ["A"] * 4) is None  # one paragraph: no folds
 

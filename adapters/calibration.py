@@ -18,7 +18,7 @@ figures in its training card.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,9 @@ from ragcore.errors import ConfigError
 from ragcore.progress import Progress
 from ragcore.prompting import reader_messages
 
+DEFAULT_GRID = tuple(i / 100 for i in range(1, 100))
+ThresholdRule = Callable[[Sequence[float], Sequence[float], Sequence[bool]], float]
+
 
 def calibrate_threshold(
     p_abstain: Sequence[float],
@@ -66,18 +69,26 @@ def calibrate_threshold(
         raise ConfigError("calibration needs one score per question", "pass held-out questions")
     if window < 0:
         raise ConfigError(f"window {window} is negative", "pass 0 (no smoothing) or more")
-    grid = sorted(grid or [i / 100 for i in range(1, 100)])
-    curve = []
-    for t in grid:
-        has, no = _question_scores(p_abstain, answer_f1, answerable, t)
-        curve.append((sum(has) + sum(no)) / len(p_abstain))
-    smoothed = [
-        sum(curve[max(0, i - window) : i + window + 1])
-        / len(curve[max(0, i - window) : i + window + 1])
-        for i in range(len(curve))
-    ]
+    grid = sorted(grid or DEFAULT_GRID)
+    curve = f1_curve(p_abstain, answer_f1, answerable, grid)
+    windows = [curve[max(0, i - window) : i + window + 1] for i in range(len(curve))]
+    smoothed = [sum(w) / len(w) for w in windows]
     best = max(range(len(grid)), key=lambda i: (smoothed[i], grid[i]))
     return grid[best], curve[best]
+
+
+def f1_curve(
+    scores: Sequence[float],
+    answer_f1: Sequence[float],
+    answerable: Sequence[bool],
+    grid: Sequence[float] = DEFAULT_GRID,
+) -> list[float]:
+    """Mean SQuAD 2.0 F1 (0-1) when abstaining at ``score >= t``, for each ``t`` in ``grid``."""
+    curve = []
+    for t in grid:
+        has, no = _question_scores(scores, answer_f1, answerable, t)
+        curve.append((sum(has) + sum(no)) / len(scores))
+    return curve
 
 
 def _question_scores(
@@ -91,16 +102,23 @@ def _question_scores(
     return has, no
 
 
+def _calibrated(
+    scores: Sequence[float], answer_f1: Sequence[float], answerable: Sequence[bool]
+) -> float:
+    return calibrate_threshold(scores, answer_f1, answerable)[0]
+
+
 def cross_validated_f1(
     scores: Sequence[float],
     answer_f1: Sequence[float],
     answerable: Sequence[bool],
     groups: Sequence[str],
     folds: int = 5,
+    choose: ThresholdRule = _calibrated,
 ) -> float | None:
     """Mean SQuAD 2.0 F1 (0-1) when each fold of ``groups`` (e.g. paragraphs) is scored at the
-    threshold ``calibrate_threshold`` chooses on the other folds; None with fewer than two
-    groups."""
+    threshold ``choose`` (default: ``calibrate_threshold``) picks on the other folds; None
+    with fewer than two groups."""
     fold = group_folds(groups, folds)
     if len(fold) < 2:
         return None
@@ -109,7 +127,7 @@ def cross_validated_f1(
     for f in sorted(set(fold.values())):
         inside = [i for i, g in enumerate(groups) if fold[g] == f]
         outside = [i for i, g in enumerate(groups) if fold[g] != f]
-        t, _ = calibrate_threshold(*([c[i] for i in outside] for c in columns))
+        t = choose(*([c[i] for i in outside] for c in columns))
         has, no = _question_scores(*([c[i] for i in inside] for c in columns), t)
         total += sum(has) + sum(no)
     return total / len(scores)

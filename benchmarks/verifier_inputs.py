@@ -20,16 +20,19 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 
 from ragcore.adapters.abstain_head import roc_auc
 from ragcore.adapters.calibration import (
-    _question_scores,
+    DEFAULT_GRID,
+    ThresholdRule,
     calibrate_threshold,
     cross_validated_f1,
+    f1_curve,
 )
 from ragcore.adapters.crossfit import READINGS_FILE, HeldOutReading
+from ragcore.adapters.decoding import AbstainScore
 from ragcore.adapters.evidence import relevance, sentences, span_sentence
 from ragcore.adapters.verifier import FAIL_F1, VerifierFeature, feature_values, out_of_fold
 from rich.console import Console
@@ -62,43 +65,19 @@ def inputs(rows: list[HeldOutReading]) -> dict[str, list[float]]:
     return values
 
 
-def _within_tolerance(scores: list[float], f1: list[float], ok: list[bool]) -> float:
+def _within_tolerance(scores: Sequence[float], f1: Sequence[float], ok: Sequence[bool]) -> float:
     """The rule before: the highest threshold within 0.01 F1 of the best on the 0.01 grid."""
-    curve = []
-    for t in (i / 100 for i in range(1, 100)):
-        has, no = _question_scores(scores, f1, ok, t)
-        curve.append((t, (sum(has) + sum(no)) / len(scores)))
-    best = max(v for _, v in curve)
-    return max(t for t, v in curve if v >= best - 0.01)
+    curve = f1_curve(scores, f1, ok)
+    best = max(curve)
+    return max(t for t, v in zip(DEFAULT_GRID, curve, strict=True) if v >= best - 0.01)
 
 
-RULES: dict[str, Callable[[list[float], list[float], list[bool]], float]] = {
+RULES: dict[str, ThresholdRule] = {
     "highest within 0.01 F1 (before)": _within_tolerance,
     "peak (window 0)": lambda s, f, o: calibrate_threshold(s, f, o, window=0)[0],
     "moving average, 3 steps (default)": lambda s, f, o: calibrate_threshold(s, f, o)[0],
     "moving average, 5 steps": lambda s, f, o: calibrate_threshold(s, f, o, window=5)[0],
 }
-
-
-def leave_one_article_out(
-    rule: Callable[[list[float], list[float], list[bool]], float],
-    scores: list[float],
-    f1: list[float],
-    ok: list[bool],
-    groups: list[str],
-) -> float:
-    """Mean SQuAD 2.0 F1 (0-100) when each article is scored at the threshold ``rule`` chooses
-    on the others."""
-    total = 0.0
-    for article in dict.fromkeys(groups):
-        out = [i for i, g in enumerate(groups) if g != article]
-        t = rule([scores[i] for i in out], [f1[i] for i in out], [ok[i] for i in out])
-        inside = [i for i, g in enumerate(groups) if g == article]
-        has, no = _question_scores(
-            [scores[i] for i in inside], [f1[i] for i in inside], [ok[i] for i in inside], t
-        )
-        total += sum(has) + sum(no)
-    return 100 * total / len(scores)
 
 
 def main() -> None:
@@ -121,10 +100,11 @@ def main() -> None:
     )
     for col in ("inputs", "leave-one-article-out F1", "AUC failed answers", *articles):
         table.add_column(col, justify="right")
+    oofs = {}
     for names in SETS:
         x = [[values[n][i] for n in names] for i in range(len(rows))]
         features = [VerifierFeature.HEAD] * len(names)  # fit_verifier only counts them
-        oof = out_of_fold(features, x, fails, groups, folds=len(articles))
+        oof = oofs[names] = out_of_fold(features, x, fails, groups, folds=len(articles))
         loao = cross_validated_f1(oof, f1, ok, groups, folds=len(articles))
         per = []
         for a in articles:
@@ -138,23 +118,22 @@ def main() -> None:
         )
     console = Console(width=200)
     console.print(table)
-    x = [[values[n][i] for n in ("head", "sentence")] for i in range(len(rows))]
     by_score = {
-        "verifier (head + sentence)": out_of_fold(
-            [VerifierFeature.HEAD] * 2, x, fails, groups, folds=len(articles)
-        ),
-        "head": [1 / (1 + math.exp(-v)) for v in values["head"]],
-        "null_vs_span": [1 / (1 + math.exp(-v)) for v in values["null_vs_span"]],
-        "p_abstain": [r.p_abstain for r in rows],
+        "verifier (head + sentence)": oofs[("head", "sentence")],
+        **{
+            score.value: [r.reading.abstain_score(score) for r in rows]
+            for score in (AbstainScore.HEAD, AbstainScore.NULL_VS_SPAN, AbstainScore.P_ABSTAIN)
+        },
     }
     rules = Table(title="threshold rules: leave-one-article-out F1")
     for col in ("rule", *by_score):
         rules.add_column(col, justify="right")
     for name, rule in RULES.items():
-        rules.add_row(
-            name,
-            *(f"{leave_one_article_out(rule, s, f1, ok, groups):.2f}" for s in by_score.values()),
+        loao = (
+            cross_validated_f1(s, f1, ok, groups, folds=len(articles), choose=rule)
+            for s in by_score.values()
         )
+        rules.add_row(name, *(f"{100 * (v or 0):.2f}" for v in loao))
     console.print(rules)
 
 

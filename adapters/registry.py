@@ -35,6 +35,7 @@ from ragcore.adapters.verifier import VERIFIER_FILE, AnswerVerifier, feature_val
 
 from ragcore.errors import ConfigError, PluginError
 from ragcore.prompting import passages_in, question_in
+from ragcore.protocols import Reply
 
 SHIPPED = Path(__file__).parent / "shipped"
 DEFAULT_ADAPTER = "squad2-reader"
@@ -157,19 +158,34 @@ class ReaderGenerator:
             with context if context is not None else nullcontext():
                 return fn(self.model)
 
-    def generate(
+    def respond(
         self,
         messages: Sequence[dict[str, str]],
         max_new_tokens: int = 64,
         on_token: Callable[[str], None] | None = None,
-    ) -> str:
+    ) -> Reply:
+        """The reply with its abstention score and the span found (``ScoringGenerator``)."""
         config = self.config
         if max_new_tokens < config.max_answer_tokens:
             config = replace(config, max_answer_tokens=max_new_tokens)
         reading = self.reading(
             messages, config=config, decode_when_abstaining=False, on_token=on_token
         )
-        return reading.reply(config.abstain_threshold, config.score)
+        scored = reading.answer is not None or config.score.before_decoding
+        return Reply(
+            reading.reply(config.abstain_threshold, config.score),
+            reading.abstain_score(config.score) if scored else None,
+            reading.answer,
+            reading.cited,
+        )
+
+    def generate(
+        self,
+        messages: Sequence[dict[str, str]],
+        max_new_tokens: int = 64,
+        on_token: Callable[[str], None] | None = None,
+    ) -> str:
+        return self.respond(messages, max_new_tokens, on_token).text
 
 
 class AdapterRegistry:

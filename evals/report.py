@@ -232,3 +232,87 @@ def _markdown(
         path.write_bytes(png)
         lines += [f"## {caption}", "", f"![{caption}]({folder.name}/{path.name})", ""]
     return "\n".join(lines)
+
+
+def precision_coverage_png(curve: Sequence[dict[str, Any]], target: float) -> bytes | None:
+    """Answered precision against coverage over abstention thresholds, the target dashed."""
+    points = [p for p in curve if p["precision"] is not None]
+    if not points:
+        return None
+    plt = _matplotlib()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([p["coverage"] for p in points], [p["precision"] for p in points], marker=".")
+    ax.axhline(target, linestyle="--", color="grey", label=f"target precision {target:.0%}")
+    ax.set_xlabel("coverage (share of questions answered)")
+    ax.set_ylabel("answered precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="lower left")
+    png = _png(fig)
+    plt.close(fig)
+    return png
+
+
+def build_diagnose_report(result: dict[str, Any], out: Path) -> Path:
+    """The ``ragcore eval diagnose`` section: per-rung figures, outcomes, ladder gaps, the
+    precision-coverage curve and the questions that went wrong."""
+    if out.suffix not in (".html", ".md"):
+        raise ConfigError(f"cannot write a report to {out}", "name it *.html or *.md")
+    s = result["summary"]
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1f}"
+
+    rungs = [
+        [
+            "rung",
+            "answerable right %",
+            "unanswerable abstained %",
+            "answered precision %",
+            "answered %",
+            "answer in passages %",
+        ]
+    ]
+    rungs += [
+        [
+            name,
+            *(
+                pct(r[k])
+                for k in (
+                    "answerable_correct",
+                    "unanswerable_abstained",
+                    "answered_precision",
+                    "answered",
+                    "answer_in_passages",
+                )
+            ),
+        ]
+        for name, r in s["rungs"].items()
+    ]
+    outcomes = [["outcome", "questions"], *([k, str(v)] for k, v in s["outcomes"].items())]
+    gaps = [["ladder gap", "answerable questions"], *([k, str(v)] for k, v in s["gaps"].items())]
+    failed = [["id", "outcome", "gap", "question", "gold", "reply"]] + [
+        [
+            q["id"],
+            q["outcome"],
+            q["gap"],
+            q["question"],
+            " | ".join(q["answers"]),
+            q["rungs"]["retrieved"]["answer"] or "(abstained)",
+        ]
+        for q in result["questions"]
+        if q["outcome"] not in ("correct", "correct_abstention")
+    ]
+    tables = [("Per rung", rungs), ("Outcomes", outcomes), ("Ladder", gaps)]
+    if len(failed) > 1:
+        tables.append(("Questions that went wrong", failed))
+    images = []
+    if (png := precision_coverage_png(s["curve"], result.get("target_precision", 0.9))) is not None:
+        images.append(("Precision against coverage (abstention threshold swept)", png))
+    title = f"ragcore eval diagnose: {result.get('gold', '')} ({s['n']} questions)"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".html":
+        out.write_text(_html(title, [], tables, images))
+    else:
+        out.write_text(_markdown(title, [], tables, images, out))
+    return out

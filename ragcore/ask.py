@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ragcore.errors import ConfigError
 from ragcore.grounding import GuardMode, best_supporting, support
 from ragcore.prompting import build_messages, parse_reply
-from ragcore.protocols import Generator
+from ragcore.protocols import Generator, Reply, ScoringGenerator
 from ragcore.types import AbstainReason, Answer, Citation, Hit
 
 if TYPE_CHECKING:
@@ -68,6 +68,40 @@ def answer_from_reply(
     return Answer(question, parsed.answer, citations, hits, flags=tuple(flags))
 
 
+def answer_passages(
+    question: str,
+    hits: tuple[Hit, ...],
+    generator: Generator,
+    config: AskConfig | None = None,
+    on_token: Callable[[str], None] | None = None,
+) -> Answer:
+    """Hand ``hits`` (numbered 1..n; possibly none) to the generator and guard its reply:
+    the second half of ``ask``, also used to give a reader other passages than retrieval's
+    (``evals.diagnose``'s closed-book and oracle rungs)."""
+    config = config or AskConfig()
+    first: list[float] = []
+
+    def stream(piece: str) -> None:
+        if not first:
+            first.append(time.perf_counter())
+        if on_token is not None:
+            on_token(piece)
+
+    t0 = time.perf_counter()
+    messages = build_messages(question, hits)
+    if isinstance(generator, ScoringGenerator):
+        reply = generator.respond(messages, config.max_new_tokens, stream)
+    else:
+        reply = Reply(generator.generate(messages, config.max_new_tokens, stream))
+    t1 = time.perf_counter()
+    answer = answer_from_reply(question, hits, reply.text, config)
+    timings = {
+        "first_token": 1000 * ((first[0] if first else t1) - t0),
+        "generate": 1000 * (t1 - t0),
+    }
+    return replace(answer, timings_ms=timings, abstain_score=reply.abstain_score, draft=reply.draft)
+
+
 def ask(
     index: Index,
     generator: Generator,
@@ -84,27 +118,14 @@ def ask(
         raise ConfigError("the question is empty", 'ask something, e.g. ragcore ask "..."')
     t0 = time.perf_counter()
     hits = tuple(index.search(question, k=config.passages, mode=config.mode, groups=groups).hits)
-    t1 = time.perf_counter()
-    timings = {"retrieve": 1000 * (t1 - t0)}
+    retrieve = 1000 * (time.perf_counter() - t0)
     best = max((h.scores.get("rerank", float("-inf")) for h in hits), default=float("-inf"))
     if not hits or (config.min_rerank_score is not None and best < config.min_rerank_score):
-        timings["total"] = timings["retrieve"]
+        timings = {"retrieve": retrieve, "total": retrieve}
         return Answer(
             question, None, (), hits, AbstainReason.LOW_RETRIEVAL_SCORE, timings_ms=timings
         )
-    first: list[float] = []
-
-    def stream(piece: str) -> None:
-        if not first:
-            first.append(time.perf_counter())
-        if on_token is not None:
-            on_token(piece)
-
-    reply = generator.generate(build_messages(question, hits), config.max_new_tokens, stream)
-    t2 = time.perf_counter()
-    timings |= {
-        "first_token": 1000 * ((first[0] if first else t2) - t1),
-        "generate": 1000 * (t2 - t1),
-        "total": 1000 * (t2 - t0),
-    }
-    return replace(answer_from_reply(question, hits, reply, config), timings_ms=timings)
+    answer = answer_passages(question, hits, generator, config, on_token)
+    timings = {"retrieve": retrieve, **answer.timings_ms}
+    timings["total"] = retrieve + timings["generate"]
+    return replace(answer, timings_ms=timings)

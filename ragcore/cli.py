@@ -394,7 +394,7 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        with quiet_libraries(getattr(args, "quiet", False)):
+        with quiet_libraries():
             return COMMANDS[args.command](args)
     except RagcoreError as exc:
         err.print(f"[bold red]error:[/] {exc.message}", highlight=False)

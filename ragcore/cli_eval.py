@@ -81,9 +81,11 @@ def add_eval_parser(sub: Any) -> None:
         "--pair", nargs=2, metavar=("A", "B"), help="the two runs of the scatter (mode names)"
     )
 
+    from ragcore.cli_diagnose import add_diagnose_parser
     from ragcore.cli_reader import add_reader_parser
 
     add_reader_parser(ev)
+    add_diagnose_parser(ev)
 
 
 def _ks(text: str) -> list[int]:
@@ -247,6 +249,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from ragcore.cli_reader import cmd_reader
 
         return cmd_reader(args)
+    if args.eval_command == "diagnose":
+        from ragcore.cli_diagnose import cmd_diagnose
+
+        return cmd_diagnose(args)
     from ragcore.evals.retrieval_eval import run_retrieval_eval, threshold_failures
 
     ks = _ks(args.k)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -100,3 +101,33 @@ class Generator(Protocol):
         max_new_tokens: int = 64,
         on_token: Callable[[str], None] | None = None,
     ) -> str: ...
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A generator's reply with the evidence behind it.
+
+    - ``text``: the reply as shown ("answer [n]", or the abstention).
+    - ``abstain_score``: the score the generator compared with its threshold to decide
+      whether to abstain (higher: more likely to fail); None when it has none.
+    - ``draft``: the best answer the generator found, also when it withheld it, with the
+      passage it came from (``draft_cited``); None when it decoded none. Evaluation uses it
+      to trace precision against coverage over thresholds without asking again."""
+
+    text: str
+    abstain_score: float | None = None
+    draft: str | None = None
+    draft_cited: int | None = None
+
+
+@runtime_checkable
+class ScoringGenerator(Generator, Protocol):
+    """A generator that also explains its reply (``Reply``): ``ask`` records its abstention
+    score and draft answer on the ``Answer``."""
+
+    def respond(
+        self,
+        messages: Sequence[dict[str, str]],
+        max_new_tokens: int = 64,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Reply: ...

@@ -172,7 +172,9 @@ class Answer:
 
     ``text is None`` means the generator abstained; ``abstain_reason`` says why. ``flags``
     holds warnings that did not turn the answer into an abstention (e.g. ``"unsupported"``
-    when the grounding guard is set to flag rather than abstain).
+    when the grounding guard is set to flag rather than abstain). A generator that scores its
+    replies (``ScoringGenerator``) leaves its ``abstain_score`` (higher: more likely wrong)
+    and its ``draft``, the answer it found, also when it withheld it.
     """
 
     question: str
@@ -182,6 +184,8 @@ class Answer:
     abstain_reason: AbstainReason | None = None
     flags: tuple[str, ...] = ()
     timings_ms: Mapping[str, float] = field(default_factory=dict)
+    abstain_score: float | None = None
+    draft: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "citations", tuple(self.citations))
@@ -214,6 +218,8 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "hits": [h.to_json() for h in self.hits],
             "timings_ms": dict(self.timings_ms),
+            "abstain_score": self.abstain_score,
+            "draft": self.draft,
         }
 
     @classmethod
@@ -231,4 +237,6 @@ class Answer:
             abstain_reason=AbstainReason(reason) if reason else None,
             flags=tuple(data.get("flags", ())),
             timings_ms=data.get("timings_ms", {}),
+            abstain_score=data.get("abstain_score"),
+            draft=data.get("draft"),
         )

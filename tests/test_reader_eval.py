@@ -190,19 +190,25 @@ def test_adapters_cli_train_calibrate_list_merge_and_score(
     )
 
 
-def test_quiet_commands_draw_no_model_loading_bars(
+def test_commands_show_no_library_bars_or_warnings(
     squad_file: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    import warnings
+
     from huggingface_hub.utils import are_progress_bars_disabled
 
     base = tiny_model(tmp_path / "tiny-base", fixture_words())
     command = ["eval", "reader", str(squad_file), "--generator", "transformers", "--model",
                str(base), "--article", "Rivers"]  # fmt: skip
-    assert main(command) == 0
-    assert "Loading weights" in capfd.readouterr().err  # transformers' bar, drawn by default
-    assert main([*command, "--quiet"]) == 0
-    assert "Loading weights" not in capfd.readouterr().err
-    assert not are_progress_bars_disabled()  # back on after the quiet command
+    for extra in ([], ["--quiet"]):
+        assert main([*command, *extra]) == 0
+        err = capfd.readouterr().err
+        assert "Loading weights" not in err and "Warning" not in err
+    assert not are_progress_bars_disabled()  # back on after the command
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        warnings.warn("after the command", FutureWarning, stacklevel=1)
+    assert len(seen) == 1  # the warning filters are back too
 
 
 def test_unknown_article_is_a_clear_error(

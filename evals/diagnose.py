@@ -1,0 +1,364 @@
+"""``diagnose``: where a RAG pipeline fails on a team's own questions.
+
+Every gold question is asked through ``ask``'s own path, and its outcome named:
+
+- answerable: ``correct`` (token F1 >= 0.5), ``wrong_answer``, ``reader_miss`` (abstained
+  although a retrieved passage held a gold answer) or ``retrieval_miss`` (no retrieved
+  passage held one, and the reply was not right);
+- not in the docs: ``correct_abstention`` or ``hallucination`` (answered anyway).
+
+The ladder asks each question twice more, with other passages: **closed-book** (none) and
+**oracle** (the best chunk of the gold source, for answerable questions with a source). A
+question the oracle rung answers right but retrieval does not is a *knowledge* gap (fix
+retrieval); one the oracle rung also fails is a *behaviour* gap (fix the reader). This is
+the diagnostic ladder of retrieval-augmented generation: hold the reader fixed and vary
+what it is given (closed-book, oracle context, retrieved context), as in Lewis et al.,
+"Retrieval-Augmented Generation for Knowledge-Intensive NLP Tasks" (2020) and the
+closed/oracle/retrieved settings of Petroni et al., "KILT" (2021).
+
+A generator that scores its replies (``ScoringGenerator``) leaves an abstention score and a
+draft answer on each ``Answer``; ``precision_coverage`` turns them into the curve of
+answered precision against coverage over every threshold. This module scores ``Answer``
+values; it never imports a generator's implementation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ragcore.evals.squad import contains_span, normalize, token_f1
+
+from ragcore.errors import SourceError
+from ragcore.progress import Progress
+from ragcore.protocols import Generator
+from ragcore.types import Answer, Hit
+
+if TYPE_CHECKING:
+    from ragcore.ask import AskConfig
+    from ragcore.index import Index
+
+CORRECT_F1 = 0.5  # an answer counts as right at token F1 >= 0.5 against a gold answer
+
+
+class Outcome(StrEnum):
+    CORRECT = "correct"
+    WRONG = "wrong_answer"
+    READER_MISS = "reader_miss"
+    RETRIEVAL_MISS = "retrieval_miss"
+    CORRECT_ABSTENTION = "correct_abstention"
+    HALLUCINATION = "hallucination"
+
+
+class Rung(StrEnum):
+    CLOSED_BOOK = "closed_book"
+    ORACLE = "oracle"
+    RETRIEVED = "retrieved"
+
+
+class Gap(StrEnum):
+    """What the ladder says about an answerable question."""
+
+    NONE = "none"  # retrieved passages: answered right
+    KNOWLEDGE = "knowledge"  # the oracle chunk: right; retrieved: not (retrieval's fault)
+    BEHAVIOUR = "behaviour"  # the oracle chunk: not right either (the reader's fault)
+    UNKNOWN = "unknown"  # no oracle rung (no source, no ladder, or the source not indexed)
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    id: str
+    question: str
+    answers: tuple[str, ...] = ()  # empty: the docs do not answer it
+    source: str | None = None  # the document that answers it (a path or URI suffix)
+
+    @property
+    def answerable(self) -> bool:
+        return any(normalize(a) for a in self.answers)
+
+
+def load_gold(path: str | Path) -> list[GoldQuestion]:
+    """JSON lines ``{"id", "question", "answers": [...], "source"?}``; empty answers: not in
+    the docs."""
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"no gold file at {path}", "pass a JSON-lines file of questions")
+    questions, seen = [], set()
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            q = GoldQuestion(
+                str(row["id"]),
+                str(row["question"]),
+                tuple(str(a) for a in row.get("answers") or ()),
+                row.get("source") or None,
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
+            raise SourceError(
+                f"{path}:{n} is not a gold question ({type(e).__name__}: {e})",
+                'each line: {"id": ..., "question": ..., "answers": [...], "source": ...}',
+            ) from None
+        if q.id in seen or not q.question.strip():
+            why = "repeats id " + q.id if q.id in seen else "has an empty question"
+            raise SourceError(f"{path}:{n} {why}", "give each line its own id and a question")
+        seen.add(q.id)
+        questions.append(q)
+    if not questions:
+        raise SourceError(f"{path} holds no questions", "one JSON object per line")
+    return questions
+
+
+def is_correct(text: str | None, golds: Sequence[str]) -> bool:
+    return (
+        text is not None
+        and any(normalize(g) for g in golds)
+        and (token_f1(text, golds) >= CORRECT_F1)
+    )
+
+
+def answer_in(hits: Sequence[Hit], golds: Sequence[str]) -> bool:
+    """Whether some passage holds some gold answer (normalized, on token boundaries)."""
+    return any(contains_span(h.chunk.text, g) for h in hits for g in golds if normalize(g))
+
+
+def classify(answerable: bool, answered: bool, correct: bool, held: bool) -> Outcome:
+    """The outcome of one reply; ``held``: a passage shown holds a gold answer."""
+    if not answerable:
+        return Outcome.HALLUCINATION if answered else Outcome.CORRECT_ABSTENTION
+    if correct:
+        return Outcome.CORRECT
+    if not held:
+        return Outcome.RETRIEVAL_MISS
+    return Outcome.WRONG if answered else Outcome.READER_MISS
+
+
+@dataclass(frozen=True)
+class RungResult:
+    answer: Answer
+    correct: bool
+    held: bool  # a passage shown held a gold answer
+    draft_correct: bool  # the draft (the answer found, given or withheld) is right
+
+    def to_json(self) -> dict[str, Any]:
+        a = self.answer
+        return {
+            "answer": a.text,
+            "abstain_reason": a.abstain_reason.value if a.abstain_reason else None,
+            "abstain_score": a.abstain_score,
+            "draft": a.draft,
+            "correct": self.correct,
+            "held": self.held,
+            "draft_correct": self.draft_correct,
+            "sources": [h.chunk.source for h in a.hits],
+            "cited": [c.source for c in a.citations],
+            "ms": round(a.timings_ms.get("total", a.timings_ms.get("generate", 0.0)), 1),
+        }
+
+
+def rung_result(question: GoldQuestion, answer: Answer) -> RungResult:
+    return RungResult(
+        answer,
+        is_correct(answer.text, question.answers),
+        answer_in(answer.hits, question.answers),
+        is_correct(answer.draft, question.answers),
+    )
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    question: GoldQuestion
+    rungs: Mapping[Rung, RungResult] = field(default_factory=dict)
+
+    @property
+    def outcome(self) -> Outcome:
+        r = self.rungs[Rung.RETRIEVED]
+        return classify(self.question.answerable, not r.answer.abstained, r.correct, r.held)
+
+    @property
+    def gap(self) -> Gap:
+        if not self.question.answerable:
+            return Gap.NONE
+        if self.rungs[Rung.RETRIEVED].correct:
+            return Gap.NONE
+        oracle = self.rungs.get(Rung.ORACLE)
+        if oracle is None:
+            return Gap.UNKNOWN
+        return Gap.KNOWLEDGE if oracle.correct else Gap.BEHAVIOUR
+
+    def to_json(self) -> dict[str, Any]:
+        q = self.question
+        return {
+            "id": q.id,
+            "question": q.question,
+            "answers": list(q.answers),
+            "source": q.source,
+            "outcome": self.outcome.value,
+            "gap": self.gap.value,
+            "rungs": {rung.value: r.to_json() for rung, r in self.rungs.items()},
+        }
+
+
+def _of_source(chunk_source: str, source: str) -> bool:
+    return chunk_source == source or chunk_source.endswith("/" + source.lstrip("/"))
+
+
+def oracle_hit(index: Index, question: GoldQuestion, chunks: Sequence[Any]) -> Hit | None:
+    """The gold source's best chunk: among its chunks that hold a gold answer (else all of
+    them), the one the index's reranker scores highest for the question."""
+    if question.source is None:
+        return None
+    own = [c for c in chunks if _of_source(c.source, question.source)]
+    holding = [c for c in own if any(contains_span(c.text, g) for g in question.answers)]
+    pool = holding or own
+    if not pool:
+        return None
+    scores = index.reranker().score(question.question, [c.text for c in pool])
+    best = max(range(len(pool)), key=lambda i: float(scores[i]))
+    return Hit(pool[best], float(scores[best]), 1, {"rerank": float(scores[best])})
+
+
+def diagnose(
+    index: Index,
+    generator: Generator,
+    questions: Sequence[GoldQuestion],
+    config: AskConfig | None = None,
+    *,
+    ladder: bool = True,
+    quiet: bool = False,
+    groups: Sequence[str] | None = None,
+) -> list[Diagnosis]:
+    """Ask every question through ``ask`` (and, with ``ladder``, closed-book and with the
+    oracle chunk) and diagnose each."""
+    from ragcore.ask import AskConfig, answer_passages, ask
+
+    config = config or AskConfig()
+    chunks = list(index.chunks()) if ladder else []
+    results = []
+    with Progress(quiet) as progress:
+        task = progress.task("diagnosing", total=len(questions))
+        for q in questions:
+            rungs = {
+                Rung.RETRIEVED: rung_result(
+                    q, ask(index, generator, q.question, config, groups=groups)
+                )
+            }
+            if ladder:
+                closed = answer_passages(q.question, (), generator, config)
+                rungs[Rung.CLOSED_BOOK] = rung_result(q, closed)
+                if (hit := oracle_hit(index, q, chunks)) is not None:
+                    oracle = answer_passages(q.question, (hit,), generator, config)
+                    rungs[Rung.ORACLE] = rung_result(q, oracle)
+            results.append(Diagnosis(q, rungs))
+            progress.advance(task)
+    return results
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """Had the reader abstained at ``abstain_score >= threshold``: the share of questions
+    answered (coverage), the share of answers right (precision), the share of answerable
+    questions answered right and of unanswerable ones abstained on."""
+
+    threshold: float
+    coverage: float
+    precision: float | None
+    answerable_correct: float | None
+    unanswerable_abstained: float | None
+
+
+def precision_coverage(
+    points: Sequence[tuple[float | None, bool, bool]],
+) -> list[CurvePoint]:
+    """The precision-coverage curve (Geifman and El-Yaniv, "Selective Classification for Deep
+    Neural Networks", 2017) of ``(abstain score, draft right, answerable)`` triples, one per
+    question: a point at each distinct score (that threshold answers the questions scored
+    below it), plus one past the highest. A question without a score (no draft) is never
+    answered."""
+    scored = sorted({s for s, _, _ in points if s is not None})
+    cuts = [*scored, (scored[-1] + 1.0) if scored else 1.0]
+    n = len(points)
+    n_ans = sum(a for _, _, a in points)
+    n_un = n - n_ans
+    curve = []
+    for t in cuts:
+        answered = [(ok, a) for s, ok, a in points if s is not None and s < t]
+        right = sum(ok for ok, _ in answered)
+        curve.append(
+            CurvePoint(
+                t,
+                len(answered) / n if n else 0.0,
+                right / len(answered) if answered else None,
+                sum(ok and a for ok, a in answered) / n_ans if n_ans else None,
+                1 - sum(not a for _, a in answered) / n_un if n_un else None,
+            )
+        )
+    return curve
+
+
+def _share(values: Sequence[bool]) -> float | None:
+    return round(100 * sum(values) / len(values), 2) if values else None
+
+
+def rung_summary(items: Sequence[tuple[GoldQuestion, RungResult]]) -> dict[str, Any]:
+    """Percentages over one rung: answerable questions answered right, unanswerable ones
+    abstained on, answers given that are right (answered precision), and answers given."""
+    ans = [r for q, r in items if q.answerable]
+    un = [r for q, r in items if not q.answerable]
+    given = [r for _, r in items if not r.answer.abstained]
+    return {
+        "n": len(items),
+        "answerable_correct": _share([r.correct for r in ans]),
+        "unanswerable_abstained": _share([r.answer.abstained for r in un]),
+        "answered_precision": _share([r.correct for r in given]),
+        "answered": _share([not r.answer.abstained for _, r in items]),
+        "answer_in_passages": _share([r.held for r in ans]),
+    }
+
+
+def summarize(results: Sequence[Diagnosis]) -> dict[str, Any]:
+    """Outcome counts, per-rung figures, ladder gaps and the precision-coverage curve."""
+    outcomes = {o.value: sum(d.outcome is o for d in results) for o in Outcome}
+    rungs = {
+        rung.value: rung_summary([(d.question, d.rungs[rung]) for d in results if rung in d.rungs])
+        for rung in Rung
+        if any(rung in d.rungs for d in results)
+    }
+    gaps = {g.value: sum(d.gap is g for d in results if d.question.answerable) for g in Gap}
+    retrieved = [(d.question, d.rungs[Rung.RETRIEVED]) for d in results]
+    curve = precision_coverage(
+        [(r.answer.abstain_score, r.draft_correct, q.answerable) for q, r in retrieved]
+    )
+    return {
+        "n": len(results),
+        "n_answerable": sum(d.question.answerable for d in results),
+        "outcomes": outcomes,
+        "rungs": rungs,
+        "gaps": gaps,
+        "curve": [vars(p) for p in curve],
+    }
+
+
+def operating_point(
+    curve: Sequence[Mapping[str, Any]], target_precision: float
+) -> Mapping[str, Any] | None:
+    """The curve's point of most coverage whose answered precision is at least the target
+    (a share in [0, 1]); None when no threshold reaches it."""
+    ok = [p for p in curve if p["precision"] is not None and p["precision"] >= target_precision]
+    return max(ok, key=lambda p: (p["coverage"], -p["threshold"]), default=None)
+
+
+def result_json(
+    results: Sequence[Diagnosis], meta: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "kind": "diagnose",
+        **(meta or {}),
+        "summary": summarize(results),
+        "questions": [d.to_json() for d in results],
+    }

@@ -3,12 +3,12 @@
 Optionally an abstention head is fitted first (``adapters.abstain_head``: a probe per hidden
 layer on the training articles, the layer chosen by ROC AUC on the held-out ones). Every
 held-out question is then read once with every abstention score and the constrained span
-computed, for each sentence-focus setting asked for. A score's threshold is chosen by sweeping
+computed. A score's threshold is chosen by sweeping
 it over those readings (no re-decoding), maximizing mean SQuAD 2.0 F1 (the curve smoothed by a
 moving average), the null-threshold tuning of extractive SQuAD 2.0 readers (Devlin et al.,
 "BERT", 2019, section 4.3).
 
-The setting and score kept are those that rank failed answers best (ROC AUC): it measures
+The score kept is the one that ranks failed answers best (ROC AUC): it measures
 separation at every threshold, while the best F1 of a sweep is an optimistic, noisy maximum on
 a few hundred questions. The card also records each score's cross-validated F1 (the threshold
 chosen on four fifths of the paragraphs, the F1 measured on the fifth, ``cross_validated_f1``).
@@ -62,7 +62,7 @@ def calibrate_threshold(
     unanswerable/answerable question. A few hundred questions give a jagged F1 curve, so the
     threshold is the peak of the curve averaged over ``window`` grid steps on each side (a
     moving average; ties go to the higher threshold), and the F1 returned is the unsmoothed
-    one there. On cross-fitted readings of 4 articles (``benchmarks/verifier_inputs.py``), a
+    one there. On cross-fitted readings of 4 articles (the README records it), a
     threshold chosen this way on 3 articles scored higher on the fourth than the highest
     threshold within 0.01 F1 of the best (the rule before), for each of the four scores."""
     if not (len(p_abstain) == len(answer_f1) == len(answerable)) or not p_abstain:
@@ -243,7 +243,7 @@ def fit_abstain_head(
 
 @dataclass(frozen=True)
 class _Scored:
-    """One focus setting's readings, each score's figures, and the verifier fitted on them."""
+    """The readings' figures per score, and the verifier fitted on them."""
 
     f1: list[float]
     answerable: list[bool]
@@ -325,20 +325,13 @@ def calibrate_adapter(
     *,
     head_articles: Sequence[Article] = (),
     verifier: bool = True,
-    focus_sentences: Sequence[int] = (),
     limit: int | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Fit the abstention head (when ``head_articles`` are given) and the answer verifier
-    (unless ``verifier`` is False), choose the sentence focus, abstention score and threshold,
-    and save them; returns what was recorded. ``focus_sentences``: the settings to read with
-    and choose from (empty: keep the reader's); the articles are read once per setting."""
+    (unless ``verifier`` is False), choose the abstention score and threshold, and save them;
+    returns what was recorded."""
     record: dict[str, Any] = {}
-    # the settings' configs first: ReaderConfig refuses a bad one before any reading
-    configs = {
-        n: replace(reader.config, focus_sentences=n)
-        for n in dict.fromkeys(focus_sentences or [reader.config.focus_sentences])
-    }
     overlap = {a.title for a in head_articles} & {a.title for a in articles}
     if overlap:
         raise ConfigError(
@@ -358,13 +351,8 @@ def calibrate_adapter(
     elif reader.head is not None:  # a head fitted earlier: keep its record
         earlier = read_card(adapter_dir).get("metrics", {}).get("calibration", {}).get("head")
         record["head"] = earlier or {"layer": reader.head.layer, "l2": reader.head.l2}
-    settings: dict[int, _Scored] = {}
-    for n, config in configs.items():
-        reader.config = config
-        settings[n] = _score_readings(reader, articles, verifier=verifier, limit=limit, quiet=quiet)
-    best = {n: _best(s.by_score) for n, s in settings.items()}
-    focus = max(settings, key=lambda n: _rank(settings[n].by_score[best[n]]))
-    result, chosen = settings[focus], AbstainScore(best[focus])
+    result = _score_readings(reader, articles, verifier=verifier, limit=limit, quiet=quiet)
+    chosen = AbstainScore(_best(result.by_score))
     p, f1, ok = result.values[chosen], result.f1, result.answerable
     threshold = result.by_score[chosen.value]["threshold"]
     if result.verifier is not None:
@@ -377,21 +365,16 @@ def calibrate_adapter(
         }
     elif result.verifier_skipped is not None:
         record["verifier"] = {"skipped": result.verifier_skipped}
-    if len(settings) > 1:  # every setting's scores, to show why this one was kept
-        record["focus_sweep"] = {str(n): s.by_score for n, s in settings.items()}
     record |= {
         "abstain_threshold": threshold,
         "score": chosen.value,
-        "focus_sentences": focus,
         "scores": result.by_score,
         "articles": [a.title for a in articles],
         "questions": len(p),
         **operating_point(p, f1, ok, threshold),
         "curve": [operating_point(p, f1, ok, t / 20) | {"threshold": t / 20} for t in range(21)],
     }
-    config = replace(
-        reader.config, abstain_threshold=threshold, score=chosen, focus_sentences=focus
-    )
+    config = replace(reader.config, abstain_threshold=threshold, score=chosen)
     config.save(adapter_dir)
     reader.config = config
     write_card(adapter_dir, {"metrics": {"calibration": record}})

@@ -11,9 +11,7 @@ greedy decoding.
    keeps the most likely of the ``top_k`` next tokens whose text keeps the answer a verbatim
    substring of some passage; it stops at end-of-turn, at a citation bracket, or when no
    candidate continues a span. The citation is then the passage that holds the span, so
-   every answer is copied and correctly cited by construction. With ``focus_sentences``, each
-   step first prefers tokens that keep the span inside the sentences a cross-encoder ranks
-   most relevant to the question (``adapters.evidence``), then any passage.
+   every answer is copied and correctly cited by construction.
 """
 
 from __future__ import annotations
@@ -65,7 +63,6 @@ class ReaderConfig:
     score: AbstainScore = AbstainScore.NULL_VS_SPAN
     top_k: int = 20
     max_answer_tokens: int = 32
-    focus_sentences: int = 0  # >0: prefer spans inside the n sentences most relevant
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "score", AbstainScore(self.score))
@@ -74,8 +71,6 @@ class ReaderConfig:
             raise ConfigError(f"abstain_threshold {t} is not in [0, 1]", "calibrate it, e.g. 0.5")
         if self.top_k < 1 or self.max_answer_tokens < 1:
             raise ConfigError("top_k and max_answer_tokens must be >= 1", "fix reader_config")
-        if self.focus_sentences < 0:
-            raise ConfigError("focus_sentences must be >= 0", "0 turns sentence focus off")
 
     def save(self, folder: Path) -> None:
         raw = asdict(self) | {"score": self.score.value}
@@ -148,14 +143,10 @@ def read(
     on_token: Callable[[str], None] | None = None,
     head: Any = None,
     verify: Callable[[Reading], float] | None = None,
-    focus: Callable[[], Sequence[str]] | None = None,
 ) -> Reading:
     """Score the abstention, then decode a span (see the module docstring). ``head`` is the
     adapter's ``AbstainHead`` and ``verify`` gives its answer verifier's P(answering fails)
-    for a decoded reading, if it has them. ``focus`` gives the texts (sentences of the
-    passages) the span should come from: each step prefers a token that keeps the span inside
-    one of them and falls back to any passage, so focus steers the span but never loses it;
-    it is called only when a span is decoded."""
+    for a decoded reading, if it has them."""
     import torch
     from transformers import DynamicCache
 
@@ -184,7 +175,6 @@ def read(
                     on_token(ABSTAIN_REPLY)
                 return before
         texts = [_norm(p) for p in passages]
-        focused = [_norm(t) for t in focus()] if focus is not None and config.constrained else []
         answer_ids: list[int] = []
         answer = ""
         logp_answer = 0.0
@@ -195,13 +185,7 @@ def read(
             # passages as a prefix of "It", "In", ...
             banned = {abstain[0]} if step == 0 and config.constrained else set()
             stops = stop_ids | banned
-            choice = (
-                _next_token(tokenizer, logits, answer_ids, answer, focused, stops, config, False)
-                if focused
-                else None
-            )
-            if choice is None:  # a stop token, or no candidate inside the focus sentences
-                choice = _next_token(tokenizer, logits, answer_ids, answer, texts, stops, config)
+            choice = _next_token(tokenizer, logits, answer_ids, answer, texts, stops, config)
             if choice is None:
                 break
             token, text = choice
@@ -216,9 +200,6 @@ def read(
                 use_cache=True,
             ).logits[0, -1]
     span = _norm(answer).strip()
-    if focused:  # widen a span cut mid-word where it was decoded: in the focus
-        widened, n = whole_words(span, focused)
-        span = widened if n is not None else span
     span, cited = whole_words(span, texts)
     if not span:
         if on_token is not None:
@@ -268,10 +249,9 @@ def _next_token(
     texts: Sequence[str],
     stop_ids: set[int],
     config: ReaderConfig,
-    partial_ok: bool = True,
 ) -> tuple[int, str] | None:
-    """The best next token and the answer text it gives; None to stop. ``partial_ok``: accept
-    a token that ends inside a UTF-8 character (it cannot be matched against ``texts`` yet)."""
+    """The best next token and the answer text it gives; None to stop. A token that ends
+    inside a UTF-8 character is accepted (it cannot be matched against ``texts`` yet)."""
     import torch
 
     for token in torch.topk(logits, config.top_k).indices.tolist():
@@ -287,6 +267,6 @@ def _next_token(
         candidate = _norm(text).strip()
         if not candidate:
             continue
-        if (partial_ok and text.endswith("\ufffd")) or any(candidate in t for t in texts):
+        if text.endswith("\ufffd") or any(candidate in t for t in texts):
             return token, text
     return None

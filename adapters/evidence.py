@@ -1,22 +1,14 @@
-"""Evidence sentences: split passages into sentences and score each against the question with
-the packaged ms-marco-MiniLM-L-12-v2 cross-encoder.
+"""Evidence sentences: split passages into sentences and score them against the question with
+the packaged ms-marco-MiniLM-L-12-v2 cross-encoder, for the answer verifier
+(``adapters.verifier``), which scores the sentence holding the decoded span.
 
-Two readers of these scores:
-
-- **Sentence focus** (``focus_sentences``): the reader's span must start in one of the ``n``
-  most relevant sentences when any of them can hold it, the sentence selection of Min et al.,
-  "Efficient and Robust Question Answering from Minimal Context over Documents" (ACL 2018):
-  a selector picks the few sentences a question needs and the reader answers from them.
-  Here the reader still sees every passage; only the span is steered.
-- **The answer verifier** (``adapters.verifier``) scores the sentence holding the decoded span.
-
-Scores are kept in a small cache keyed by (question, sentence), so the verifier reuses the
-focus pass instead of running the cross-encoder again.
+Scores are kept in a small cache keyed by (question, sentence), so calibration's readings and
+their verifier features do not run the cross-encoder twice for the same pair. (Sentence focus,
+which steered spans into the best-scored sentences, was measured and removed: README.)
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 import threading
@@ -54,11 +46,15 @@ def span_sentence(passage: str, span: str) -> str:
     return text
 
 
-@functools.cache
-def _cross_encoder() -> Any:
-    from ragcore.reranker import MsMarcoCrossEncoder
+CROSS_ENCODER = "ms-marco-MiniLM-L-12-v2"
 
-    return MsMarcoCrossEncoder()
+
+def _cross_encoder() -> Any:
+    """The packaged cross-encoder, the same instance the index reranks with (one ONNX
+    session per process: loading a second one cost a cold ``ask`` about a second)."""
+    from ragcore.plugins import reranker
+
+    return reranker(CROSS_ENCODER)
 
 
 _scores: OrderedDict[tuple[str, str], float] = OrderedDict()
@@ -86,13 +82,3 @@ def relevance(question: str, texts: Sequence[str]) -> list[float]:
 def sentence_relevance(question: str, sentence: str) -> float:
     """The cross-encoder's relevance logit for (question, sentence)."""
     return relevance(question, [sentence])[0]
-
-
-def focus_sentences(question: str, passages: Sequence[str], n: int) -> list[str]:
-    """The ``n`` sentences of ``passages`` most relevant to ``question``, best first."""
-    found = list(dict.fromkeys(s for p in passages for s in sentences(p)))
-    if n < 1 or not found:
-        return []
-    scores = relevance(question, found)
-    ranked = sorted(range(len(found)), key=lambda i: -scores[i])
-    return [found[i] for i in ranked[:n]]

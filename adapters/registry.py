@@ -28,7 +28,6 @@ from ragcore.adapters.decoding import (
     Reading,
     read,
 )
-from ragcore.adapters.evidence import focus_sentences
 from ragcore.adapters.training import CARD_FILE, model_fingerprint, read_card
 from ragcore.adapters.transformers_generator import chat_prompt_ids
 from ragcore.adapters.verifier import VERIFIER_FILE, AnswerVerifier, feature_values
@@ -134,8 +133,6 @@ class ReaderGenerator:
                 feature_values(verifier.features, r, question, passages)
             )
         )
-        n = config.focus_sentences
-        focus = (lambda: focus_sentences(question, passages, n)) if n and question else None
         return self.run(
             lambda model: read(
                 model,
@@ -147,7 +144,6 @@ class ReaderGenerator:
                 on_token=on_token,
                 head=self.head,
                 verify=verify,
-                focus=focus,
             )
         )
 

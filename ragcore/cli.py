@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ragcore.cli_adapters import add_adapters_parser, cmd_adapters
-from ragcore.cli_ask import add_ask_parser, cmd_ask
+from ragcore.cli_ask import add_ask_parser, cmd_ask, demo_answers, print_answer
 from ragcore.cli_eval import add_eval_parser, cmd_eval
 from ragcore.config import CONFIG_FILE, Fusion, RerankFusion, SearchConfig, Settings
 from ragcore.errors import ConfigError, RagcoreError, SourceError
@@ -134,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="documents, chunks and last sync of an index")
     _common(p)
 
-    p = sub.add_parser("demo", help="index the bundled sample docs and run sample questions")
+    p = sub.add_parser(
+        "demo", help="index the bundled sample docs, search them and answer sample questions"
+    )
     _common(p)
 
     p = sub.add_parser("plugins", help="list installed connectors, embedders and rerankers")
@@ -337,15 +339,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with Index.open(directory, store=s.store, create=True) as index:
         report = index.ingest([docs], quiet=args.quiet or args.json)
         results = [index.search(q, k=3) for q in DEMO_QUESTIONS]
+        answers = demo_answers(index)
     if args.json:
+        answered = [a.to_json() for a in answers] if isinstance(answers, list) else answers
         out.print_json(
-            json.dumps({"ingest": report.to_json(), "results": [r.to_json() for r in results]})
+            json.dumps(
+                {
+                    "ingest": report.to_json(),
+                    "results": [r.to_json() for r in results],
+                    "answers": answered,
+                }
+            )
         )
         return 0
     _print_report(report, False)
     for r in results:
         _print_result(r, False)
+    if isinstance(answers, str):
+        out.print(f"\n[yellow]ask is not set up:[/] {answers}")
+    else:
+        for a in answers:
+            print_answer(a)
     out.print(f'\nTry: ragcore search "how do I rotate API keys" --index {directory}')
+    out.print(f'     ragcore ask "which port does the gateway use" --index {directory}')
     return 0
 
 

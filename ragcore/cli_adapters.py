@@ -1,5 +1,5 @@
-"""``ragcore adapters``: train, calibrate, distill, list and merge reader adapters (crossfit:
-``cli_crossfit``)."""
+"""``ragcore adapters``: train, calibrate, distill, tune, list and merge reader adapters
+(tune: ``cli_tune``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from ragcore.adapters.distill import Unverified
-from ragcore.cli_crossfit import add_crossfit_parser, cmd_crossfit
 from ragcore.errors import ConfigError
 
 out = Console(soft_wrap=True)
@@ -31,7 +30,7 @@ def _base(args: argparse.Namespace) -> tuple[Path, str]:
 
 
 def add_lora_arguments(parser: argparse.ArgumentParser, examples: str = "examples") -> None:
-    """The LoRA hyper-parameters ``train_config`` reads (train, crossfit and distill)."""
+    """The LoRA hyper-parameters ``train_config`` reads (train and distill)."""
     parser.add_argument(
         "--max-examples", type=int, help=f"small-subset mode: train on N {examples}"
     )
@@ -44,7 +43,7 @@ def add_lora_arguments(parser: argparse.ArgumentParser, examples: str = "example
 
 
 def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
-    """The read-and-abstain recipe's options (shared by train and crossfit)."""
+    """The read-and-abstain recipe's options (adapters train)."""
     add_lora_arguments(parser)
     parser.add_argument("--distractor-rate", type=float, default=0.3)
     parser.add_argument("--drop-gold-rate", type=float, default=0.08)
@@ -55,7 +54,7 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_adapters_parser(sub: Any) -> None:
     p = sub.add_parser(
-        "adapters", help="train, cross-fit, calibrate, distill, list and merge LoRA adapters"
+        "adapters", help="train, calibrate, distill, tune, list and merge LoRA adapters"
     )
     asub = p.add_subparsers(dest="adapters_command", required=True)
 
@@ -83,7 +82,9 @@ def add_adapters_parser(sub: Any) -> None:
         help="with --validate: do not fit an abstention head on the training articles",
     )
     add_recipe_arguments(t)
-    add_crossfit_parser(asub)
+    from ragcore.cli_tune import add_tune_parser
+
+    add_tune_parser(asub)
 
     c = asub.add_parser("calibrate", help="choose the abstention threshold on held-out articles")
     c.add_argument("adapter", help="adapter name or folder")
@@ -103,15 +104,6 @@ def add_adapters_parser(sub: Any) -> None:
         dest="verifier",
         action="store_false",
         help="do not fit the answer verifier (cross-encoder check of the span's sentence)",
-    )
-    c.add_argument(
-        "--focus-sentences",
-        type=int,
-        action="append",
-        default=[],
-        metavar="N",
-        help="steer spans into the N sentences the cross-encoder ranks most relevant (0: off; "
-        "repeat to read once per value and keep the best; default: the adapter's setting)",
     )
     c.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
     c.add_argument("--quiet", "-q", action="store_true")
@@ -145,6 +137,9 @@ def add_adapters_parser(sub: Any) -> None:
 
     ls = asub.add_parser("list", help="adapters shipped, cached and at given folders")
     ls.add_argument("folders", nargs="*", type=Path)
+    ls.add_argument(
+        "--index", type=Path, help="also the index's tuned adapter (default .ragcore)"
+    )
     ls.add_argument("--json", action="store_true")
 
     m = asub.add_parser("merge", help="fold an adapter into its base and save a model folder")
@@ -160,9 +155,15 @@ def cmd_adapters(args: argparse.Namespace) -> int:
         "list": cmd_list,
         "distill": cmd_distill,
         "merge": cmd_merge,
-        "crossfit": cmd_crossfit,
+        "tune": _tune,
     }
     return commands[args.adapters_command](args)
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from ragcore.cli_tune import cmd_tune
+
+    return cmd_tune(args)
 
 
 def _calibrate(
@@ -185,7 +186,6 @@ def _calibrate(
         held,
         head_articles=head_articles,
         verifier=getattr(args, "verifier", True),
-        focus_sentences=getattr(args, "focus_sentences", []),
         limit=getattr(args, "limit", None),
         quiet=args.quiet,
     )
@@ -226,11 +226,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from ragcore.adapters.registry import discover
+    from ragcore.adapters.tune import tuned_dir
 
-    infos = discover(args.folders)
+    tuned = tuned_dir(args.index or Path(".ragcore"))
+    extra = [*args.folders, *([tuned] if (tuned / "adapter_config.json").is_file() else [])]
+    infos = discover(extra)
     rows = [
         {
             "name": i.name,
+            "tuned": i.card.get("metrics", {}).get("deployment_calibration"),
             "path": str(i.path),
             "base": i.base,
             "base_sha256": i.base_sha256[:12],
@@ -243,15 +247,18 @@ def cmd_list(args: argparse.Namespace) -> int:
         out.print_json(json.dumps(rows))
         return 0
     table = Table(title="adapters")
-    for col in ("name", "base", "held-out F1", "NoAns acc", "path"):
+    for col in ("name", "base", "held-out F1", "NoAns acc", "tuned precision", "path"):
         table.add_column(col)
     for row in rows:
         held = row["held_out"] or {}
+        tuned_point = (row["tuned"] or {}).get("point") or {}
+        precision = tuned_point.get("precision")
         table.add_row(
             row["name"],
             f"{row['base']} ({row['base_sha256']})",
             f"{held['f1']:.1f}" if held.get("f1") is not None else "-",
             f"{held['noans_acc']:.1f}" if held.get("noans_acc") is not None else "-",
+            "-" if precision is None else f"{100 * precision:.1f}%",
             row["path"],
         )
     out.print(table)

@@ -6,6 +6,8 @@ import argparse
 import inspect
 import json
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -29,7 +31,7 @@ def add_ask_parser(sub: Any, common: Any) -> None:
         "--adapter",
         default="default",
         help="reader adapter over the packaged base: a name, a folder, or 'none' "
-        "(default: the shipped squad2-reader)",
+        "(default: the index's own from adapters tune, else the shipped squad2-reader)",
     )
     p.add_argument("--endpoint", help="OpenAI-compatible base URL, for --generator openai")
     p.add_argument("--passages", type=int, default=3, help="passages shown (default 3)")
@@ -66,6 +68,17 @@ def load_generator(
     return factory(model, **kwargs) if model else factory(**kwargs)
 
 
+def index_adapter(index_dir: Path, adapter: str) -> str:
+    """The adapter ``ask`` reads with: the index's own (``adapters tune``) when ``adapter`` is
+    the default and the index has one, else ``adapter``."""
+    from ragcore.adapters.tune import tuned_dir
+
+    tuned = tuned_dir(index_dir)
+    if adapter == "default" and (tuned / "adapter_config.json").is_file():
+        return str(tuned)
+    return adapter
+
+
 def cmd_ask(args: argparse.Namespace, settings: Any, groups: tuple[str, ...] | None = None) -> int:
     from ragcore.index import Index
 
@@ -78,7 +91,10 @@ def cmd_ask(args: argparse.Namespace, settings: Any, groups: tuple[str, ...] | N
         max_new_tokens=args.max_new_tokens,
     )
     generator = load_generator(
-        args.generator, args.model, endpoint=args.endpoint, adapter=args.adapter
+        args.generator,
+        args.model,
+        endpoint=args.endpoint,
+        adapter=index_adapter(settings.index_dir, args.adapter),
     )
     streamed: list[str] = []
 
@@ -110,3 +126,38 @@ def cmd_ask(args: argparse.Namespace, settings: Any, groups: tuple[str, ...] | N
         f" ms, total {t.get('total', 0):.0f} ms[/]"
     )
     return 0
+
+
+DEMO_ASK = (
+    "What port does the gateway admin API use?",
+    "How much does the Pro plan cost per user per month when billed annually?",
+    "How long does a password reset link stay valid?",
+    "Is there an official Helm chart for Lumen?",  # not in the demo docs: an abstention
+)
+
+
+def demo_answers(index: Any, questions: Sequence[str] = DEMO_ASK) -> list[Any] | str:
+    """``ask`` over the demo index with the default reader: the answers, or the reason no
+    reader could be loaded (the hint to install it)."""
+    from ragcore.errors import PluginError
+
+    try:
+        generator = load_generator(
+            DEFAULT_GENERATOR, adapter=index_adapter(index.directory, "default")
+        )
+    except PluginError as exc:
+        return f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+    return [ask(index, generator, q) for q in questions]
+
+
+def print_answer(answer: Any) -> None:
+    """One answer as ``ask`` prints it: text and citations, or the abstention."""
+    out.print(f"\n[bold]Q:[/] {answer.question}")
+    if answer.abstained:
+        out.print(f"[bold]I don't know[/] (not in the docs: {answer.abstain_reason})")
+        for h in answer.hits[:2]:
+            out.print(f"  closest: {h.chunk.source}")
+        return
+    out.print(f"[bold]A:[/] {answer.text}")
+    for c in answer.citations:
+        out.print(f"  [{c.n}] {c.source}")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -11,42 +10,38 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
-_NO_HUB_BARS = "HF_HUB_DISABLE_PROGRESS_BARS"
-
 
 @contextmanager
 def quiet_libraries() -> Iterator[None]:
     """While a command runs, the libraries it uses print nothing of their own: no progress
     bars from huggingface_hub or transformers (transformers' "Loading weights", a fraction of
     a second) and no warnings (FutureWarning, DeprecationWarning, UserWarning of torch,
-    transformers, peft, ...). Both are back afterwards. Nothing is imported for it: a
-    library imported meanwhile reads the bars' setting from the environment."""
+    transformers, peft, ...). Both are back afterwards."""
     with warnings.catch_warnings():
         for category in (FutureWarning, DeprecationWarning, UserWarning):
             warnings.filterwarnings("ignore", category=category)
-        before = os.environ.get(_NO_HUB_BARS)
-        hub = sys.modules.get("huggingface_hub.utils")
-        was_off = hub is not None and hub.are_progress_bars_disabled()
-        os.environ[_NO_HUB_BARS] = "1"
-        _bars(False)
+        hub = _hub_utils()  # a 4 ms import (tokenizers needs the package)
+        if hub is None or hub.are_progress_bars_disabled():
+            yield
+            return
+        # transformers reads the hub's setting when imported, and keeps its own flag after that
+        hub.disable_progress_bars()
+        if (logging := sys.modules.get("transformers.utils.logging")) is not None:
+            logging.disable_progress_bar()
         try:
             yield
         finally:
-            if before is None:
-                os.environ.pop(_NO_HUB_BARS, None)
-            else:
-                os.environ[_NO_HUB_BARS] = before
-            if not was_off and before is None:
-                _bars(True)
+            hub.enable_progress_bars()
+            if (logging := sys.modules.get("transformers.utils.logging")) is not None:
+                logging.enable_progress_bar()
 
 
-def _bars(on: bool) -> None:
-    """Turn the bars of the Hugging Face libraries already imported on or off (transformers
-    reads the hub's setting when imported, and keeps its own flag after that)."""
-    if (hub := sys.modules.get("huggingface_hub.utils")) is not None:
-        hub.enable_progress_bars() if on else hub.disable_progress_bars()
-    if (logging := sys.modules.get("transformers.utils.logging")) is not None:
-        logging.enable_progress_bar() if on else logging.disable_progress_bar()
+def _hub_utils() -> Any:
+    try:
+        import huggingface_hub.utils
+    except ImportError:  # no Hugging Face library to silence
+        return None
+    return huggingface_hub.utils
 
 
 class Progress:

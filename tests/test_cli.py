@@ -107,8 +107,17 @@ def test_plugins_lists_entry_points(capsys) -> None:
     assert ("ragcore.rerankers", "ms-marco-MiniLM-L-12-v2") in names
 
 
-def test_demo_runs(tmp_path: Path, capsys) -> None:
+@pytest.mark.slow
+def test_demo_searches_and_answers(tmp_path: Path, capsys) -> None:
+    from ragcore.cli_ask import DEMO_ASK
+
     code, out, _ = run(capsys, "demo", "--index", str(tmp_path / "demo"), "--json")
     data = json.loads(out)
     assert code == 0 and data["ingest"]["added"] == 10
     assert data["results"][1]["hits"][0]["source"].endswith("gateway.md")
+    answers = data["answers"]  # the packaged reader over the demo index
+    assert [a["question"] for a in answers] == list(DEMO_ASK)
+    assert answers[-1]["abstained"]  # not in the demo docs
+    for a in answers:
+        assert a["abstained"] == (a["answer"] is None) and len(a["hits"]) == 3
+        assert a["abstained"] or a["citations"]

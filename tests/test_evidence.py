@@ -1,12 +1,11 @@
 """Evidence sentences: splitting, the span's sentence, and the real cross-encoder's scores,
-cache and focus."""
+and cache."""
 
 from __future__ import annotations
 
 import pytest
 from ragcore.adapters import evidence
 from ragcore.adapters.evidence import (
-    focus_sentences,
     relevance,
     sentence_relevance,
     sentences,
@@ -36,7 +35,7 @@ def test_span_sentence_finds_the_sentence_holding_the_span() -> None:
     )
     assert span_sentence(PASSAGE, "") == " ".join(PASSAGE.split())  # no span: the passage
     assert span_sentence(PASSAGE, "absent") == PASSAGE
-    # within one sentence it is one of sentences(), so the verifier hits the focus cache
+    # within one sentence it is one of sentences()
     for span in ("port", "minutes", "1999"):
         assert span_sentence(PASSAGE, span) in sentences(PASSAGE)
 
@@ -50,21 +49,20 @@ def test_cross_encoder_prefers_the_sentence_that_answers() -> None:
 
 
 @pytest.mark.slow
-def test_focus_ranks_sentences_across_passages_and_reuses_scores(monkeypatch) -> None:
+def test_relevance_is_batched_and_cached(monkeypatch) -> None:
     passages = [
         "Billing runs monthly. The Pro plan costs twelve dollars a seat.",
         PASSAGE,
     ]
     question = "How long does a reset take?"
-    assert focus_sentences(question, passages, 1) == ["Resets take ten minutes."]
-    top = focus_sentences(question, passages, 3)
-    assert top[0] == "Resets take ten minutes." and len(top) == 3
-    assert focus_sentences(question, passages, 0) == [] == focus_sentences(question, [], 2)
     everything = sentences(passages[0]) + sentences(passages[1])
     scores = relevance(question, everything)
-    assert sorted(everything, key=lambda s: -scores[everything.index(s)])[:3] == top
+    assert max(everything, key=lambda s: scores[everything.index(s)]) == "Resets take ten minutes."
     # every score is cached now: the verifier's later pass runs no model
     real = evidence._cross_encoder()
+    from ragcore.plugins import reranker
+
+    assert real is reranker(evidence.CROSS_ENCODER)  # one session, shared with the index
     calls: list[int] = []
 
     class Counting:
@@ -78,5 +76,5 @@ def test_focus_ranks_sentences_across_passages_and_reuses_scores(monkeypatch) ->
         == scores[everything.index("Resets take ten minutes.")]
     )
     assert calls == []
-    fresh = relevance(question, ["Resets take ten minutes.", "A sentence not seen yet."])
-    assert calls == [1] and fresh[0] == scores[everything.index("Resets take ten minutes.")]
+    relevance(question, ["A sentence not seen before.", "Resets take ten minutes."])
+    assert calls == [1]  # only the new one is scored

@@ -220,7 +220,7 @@ def test_unknown_article_is_a_clear_error(
 
 
 @pytest.mark.slow
-def test_calibrate_reads_once_per_sentence_focus_and_keeps_the_best(
+def test_calibrate_keeps_the_score_that_ranks_failed_answers_best(
     squad_file: Path, tmp_path: Path
 ) -> None:
     base = tiny_model(tmp_path / "tiny-base", fixture_words())
@@ -231,25 +231,18 @@ def test_calibrate_reads_once_per_sentence_focus_and_keeps_the_best(
     ) == 0  # fmt: skip
     code = main(
         ["adapters", "calibrate", str(adapter), "--data", str(squad_file), "--article",
-         "Gateways", "--base", str(base), "--focus-sentences", "0", "--focus-sentences", "1",
-         "--quiet"]
+         "Gateways", "--base", str(base), "--quiet"]
     )  # fmt: skip
     assert code == 0
     calibration = json.loads((adapter / "training_card.json").read_text())["metrics"]["calibration"]
-    sweep = calibration["focus_sweep"]
-    assert set(sweep) == {"0", "1"}
-    kept, score = calibration["focus_sentences"], calibration["score"]
+    scores, score = calibration["scores"], calibration["score"]
 
     def rank(entry: dict) -> tuple[float, float]:
         return (entry["auc_fails"] or 0.0, entry["f1"])
 
-    best = max(rank(entry) for scores in sweep.values() for entry in scores.values())
-    assert rank(sweep[str(kept)][score]) == best and calibration["scores"] == sweep[str(kept)]
-    for entry in calibration["scores"].values():  # two paragraphs: two folds
+    assert rank(scores[score]) == max(rank(entry) for entry in scores.values())
+    for entry in scores.values():  # two paragraphs: two folds
         assert entry["cv_f1"] is not None and 0 <= entry["cv_f1"] <= 100
     saved = json.loads((adapter / "reader_config.json").read_text())
-    assert saved["focus_sentences"] == kept and saved["score"] == calibration["score"]
-    assert main(
-        ["adapters", "calibrate", str(adapter), "--data", str(squad_file), "--article",
-         "Gateways", "--base", str(base), "--focus-sentences", "-1", "--quiet"]
-    ) == 2  # fmt: skip
+    assert saved["score"] == score and saved["abstain_threshold"] == scores[score]["threshold"]
+    assert "focus_sentences" not in saved

@@ -108,12 +108,8 @@ def train_adapter(
     data: dict[str, Any] | None = None,
     quiet: bool = False,
     on_step: Callable[[int, float], None] | None = None,
-    init_adapter: Path | None = None,
-    max_seconds: float | None = None,
 ) -> TrainResult:
-    """Train a LoRA adapter on ``examples`` and save it with its training card in ``out``.
-    ``init_adapter``: continue training that adapter (its LoRA shape wins over ``config``'s);
-    ``max_seconds``: stop after the optimizer step that passes this much training time."""
+    """Train a LoRA adapter on ``examples`` and save it with its training card in ``out``."""
     try:
         import peft  # noqa: F401
         import torch
@@ -137,19 +133,7 @@ def train_adapter(
         torch.set_float32_matmul_precision("high")
     try:
         return _train(
-            torch,
-            base_dir,
-            base_name,
-            chosen,
-            rng,
-            out,
-            config,
-            device,
-            data,
-            quiet,
-            on_step,
-            init_adapter,
-            max_seconds,
+            torch, base_dir, base_name, chosen, rng, out, config, device, data, quiet, on_step
         )
     finally:
         torch.set_float32_matmul_precision(precision)
@@ -169,10 +153,8 @@ def _train(
     data: dict[str, Any] | None,
     quiet: bool,
     on_step: Callable[[int, float], None] | None,
-    init_adapter: Path | None = None,
-    max_seconds: float | None = None,
 ) -> TrainResult:
-    from peft import LoraConfig, PeftModel, get_peft_model
+    from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
@@ -192,39 +174,27 @@ def _train(
         target_modules=list(config.target_modules),
         task_type="CAUSAL_LM",
     )
-    if init_adapter is not None:
-        model = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
-    else:
-        model = get_peft_model(model, lora)
+    model = get_peft_model(model, lora)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
     batches_per_epoch = math.ceil(len(kept) / config.batch_size)
     total_steps = math.ceil(batches_per_epoch * config.epochs / config.grad_accum)
 
-    started = time.perf_counter()
-
     def lr_at(step: int) -> float:  # linear warm-up, then linear decay to zero
         if step < config.warmup_steps:
             return (step + 1) / (config.warmup_steps + 1)
-        by_steps = (total_steps - step) / max(1, total_steps - config.warmup_steps)
-        if max_seconds is None:
-            return max(0.0, by_steps)
-        # on a time budget, decay over whichever runs out first: the steps or the time
-        by_time = 1.0 - (time.perf_counter() - started) / max_seconds
-        return max(0.0, min(by_steps, by_time))
+        return max(0.0, (total_steps - step) / max(1, total_steps - config.warmup_steps))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     losses: list[float] = []
     window: list[float] = []
+    started = time.perf_counter()
     step = 0
-    out_of_time = False
     with Progress(quiet) as progress:
         task = progress.task("training adapter", total=len(kept) * config.epochs)
         for _ in range(config.epochs):
-            if out_of_time:
-                break
             order = list(range(len(kept)))
             rng.shuffle(order)
             batches = [
@@ -247,10 +217,6 @@ def _train(
                     progress.update(task, description=f"training adapter (loss {losses[-1]:.3f})")
                     if on_step is not None:
                         on_step(step, losses[-1])
-                    elapsed = time.perf_counter() - started
-                    if max_seconds is not None and elapsed > max_seconds:
-                        out_of_time = True
-                        break
     seconds = time.perf_counter() - started
     model.eval()
     out.mkdir(parents=True, exist_ok=True)
@@ -277,8 +243,6 @@ def _train(
                 "skipped_too_long": skipped,
                 "abstain_targets": sum(1 for _, reply in kept if reply == abstain),
                 "optimizer_steps": step,
-                "planned_steps": total_steps,
-                "continued_from": str(init_adapter) if init_adapter else None,
                 "seconds": round(seconds, 1),
                 "device": device,
                 "float32_matmul": torch.get_float32_matmul_precision(),

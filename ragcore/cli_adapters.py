@@ -1,5 +1,4 @@
-"""``ragcore adapters``: train, calibrate, distill, tune, list and merge reader adapters
-(tune: ``cli_tune``)."""
+"""``ragcore adapters``: train, calibrate, distill, list and merge reader adapters."""
 
 from __future__ import annotations
 
@@ -53,9 +52,7 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_adapters_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "adapters", help="train, calibrate, distill, tune, list and merge LoRA adapters"
-    )
+    p = sub.add_parser("adapters", help="train, calibrate, distill, list and merge LoRA adapters")
     asub = p.add_subparsers(dest="adapters_command", required=True)
 
     t = asub.add_parser("train", help="LoRA read-and-abstain training on SQuAD-style data")
@@ -82,9 +79,6 @@ def add_adapters_parser(sub: Any) -> None:
         help="with --validate: do not fit an abstention head on the training articles",
     )
     add_recipe_arguments(t)
-    from ragcore.cli_tune import add_tune_parser
-
-    add_tune_parser(asub)
 
     c = asub.add_parser("calibrate", help="choose the abstention threshold on held-out articles")
     c.add_argument("adapter", help="adapter name or folder")
@@ -137,9 +131,6 @@ def add_adapters_parser(sub: Any) -> None:
 
     ls = asub.add_parser("list", help="adapters shipped, cached and at given folders")
     ls.add_argument("folders", nargs="*", type=Path)
-    ls.add_argument(
-        "--index", type=Path, help="also the index's tuned adapter (default .ragcore)"
-    )
     ls.add_argument("--json", action="store_true")
 
     m = asub.add_parser("merge", help="fold an adapter into its base and save a model folder")
@@ -155,15 +146,8 @@ def cmd_adapters(args: argparse.Namespace) -> int:
         "list": cmd_list,
         "distill": cmd_distill,
         "merge": cmd_merge,
-        "tune": _tune,
     }
     return commands[args.adapters_command](args)
-
-
-def _tune(args: argparse.Namespace) -> int:
-    from ragcore.cli_tune import cmd_tune
-
-    return cmd_tune(args)
 
 
 def _calibrate(
@@ -226,15 +210,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from ragcore.adapters.registry import discover
-    from ragcore.adapters.tune import tuned_dir
 
-    tuned = tuned_dir(args.index or Path(".ragcore"))
-    extra = [*args.folders, *([tuned] if (tuned / "adapter_config.json").is_file() else [])]
-    infos = discover(extra)
+    infos = discover(args.folders)
     rows = [
         {
             "name": i.name,
-            "tuned": i.card.get("metrics", {}).get("deployment_calibration"),
             "path": str(i.path),
             "base": i.base,
             "base_sha256": i.base_sha256[:12],
@@ -247,18 +227,15 @@ def cmd_list(args: argparse.Namespace) -> int:
         out.print_json(json.dumps(rows))
         return 0
     table = Table(title="adapters")
-    for col in ("name", "base", "held-out F1", "NoAns acc", "tuned precision", "path"):
+    for col in ("name", "base", "held-out F1", "NoAns acc", "path"):
         table.add_column(col)
     for row in rows:
         held = row["held_out"] or {}
-        tuned_point = (row["tuned"] or {}).get("point") or {}
-        precision = tuned_point.get("precision")
         table.add_row(
             row["name"],
             f"{row['base']} ({row['base_sha256']})",
             f"{held['f1']:.1f}" if held.get("f1") is not None else "-",
             f"{held['noans_acc']:.1f}" if held.get("noans_acc") is not None else "-",
-            "-" if precision is None else f"{100 * precision:.1f}%",
             row["path"],
         )
     out.print(table)

@@ -7,7 +7,6 @@ import inspect
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -16,6 +15,7 @@ from ragcore.ask import AskConfig, ask
 from ragcore.errors import ConfigError
 from ragcore.grounding import GuardMode
 from ragcore.plugins import PluginGroup, load
+from ragcore.types import AbstainReason
 
 out = Console(soft_wrap=True)
 
@@ -31,7 +31,7 @@ def add_ask_parser(sub: Any, common: Any) -> None:
         "--adapter",
         default="default",
         help="reader adapter over the packaged base: a name, a folder, or 'none' "
-        "(default: the index's own from adapters tune, else the shipped squad2-reader)",
+        "(default: the shipped squad2-reader)",
     )
     p.add_argument("--endpoint", help="OpenAI-compatible base URL, for --generator openai")
     p.add_argument("--passages", type=int, default=3, help="passages shown (default 3)")
@@ -68,17 +68,6 @@ def load_generator(
     return factory(model, **kwargs) if model else factory(**kwargs)
 
 
-def index_adapter(index_dir: Path, adapter: str) -> str:
-    """The adapter ``ask`` reads with: the index's own (``adapters tune``) when ``adapter`` is
-    the default and the index has one, else ``adapter``."""
-    from ragcore.adapters.tune import tuned_dir
-
-    tuned = tuned_dir(index_dir)
-    if adapter == "default" and (tuned / "adapter_config.json").is_file():
-        return str(tuned)
-    return adapter
-
-
 def cmd_ask(args: argparse.Namespace, settings: Any, groups: tuple[str, ...] | None = None) -> int:
     from ragcore.index import Index
 
@@ -94,7 +83,7 @@ def cmd_ask(args: argparse.Namespace, settings: Any, groups: tuple[str, ...] | N
         args.generator,
         args.model,
         endpoint=args.endpoint,
-        adapter=index_adapter(settings.index_dir, args.adapter),
+        adapter=args.adapter,
     )
     streamed: list[str] = []
 
@@ -128,6 +117,12 @@ def cmd_ask(args: argparse.Namespace, settings: Any, groups: tuple[str, ...] | N
     return 0
 
 
+ABSTAINED = {
+    AbstainReason.NO_ANSWER: "no answer the reader trusts in the retrieved passages",
+    AbstainReason.LOW_RETRIEVAL_SCORE: "no passage scored high enough to read",
+    AbstainReason.UNSUPPORTED: "the cited passages do not support the answer",
+}
+
 DEMO_ASK = (
     "What port does the gateway admin API use?",
     "How much does the Pro plan cost per user per month when billed annually?",
@@ -142,9 +137,7 @@ def demo_answers(index: Any, questions: Sequence[str] = DEMO_ASK) -> list[Any] |
     from ragcore.errors import PluginError
 
     try:
-        generator = load_generator(
-            DEFAULT_GENERATOR, adapter=index_adapter(index.directory, "default")
-        )
+        generator = load_generator(DEFAULT_GENERATOR)
     except PluginError as exc:
         return f"{exc.message}; {exc.hint}" if exc.hint else exc.message
     return [ask(index, generator, q) for q in questions]
@@ -154,7 +147,7 @@ def print_answer(answer: Any) -> None:
     """One answer as ``ask`` prints it: text and citations, or the abstention."""
     out.print(f"\n[bold]Q:[/] {answer.question}")
     if answer.abstained:
-        out.print(f"[bold]I don't know[/] (not in the docs: {answer.abstain_reason})")
+        out.print(f"[bold]I don't know.[/] ({ABSTAINED[answer.abstain_reason]})")
         for h in answer.hits[:2]:
             out.print(f"  closest: {h.chunk.source}")
         return

@@ -63,7 +63,6 @@ def _pct(v: float | None) -> str:
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from ragcore.ask import AskConfig
-    from ragcore.cli_ask import index_adapter
     from ragcore.cli_reader import reader_generator
     from ragcore.config import Settings
     from ragcore.evals.diagnose import diagnose, load_gold, operating_point, result_json
@@ -79,8 +78,6 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
     index_dir = args.index or settings.index_dir
     config = AskConfig(passages=args.passages, mode=args.mode)
-    if not args.generator:  # the adapter ask would read with
-        args.adapter = index_adapter(index_dir, args.adapter)
     generator = reader_generator(args)
     with Index.open(index_dir, store=settings.store, search=settings.search) as index:
         results = diagnose(

@@ -102,6 +102,53 @@ def answer_passages(
     return replace(answer, timings_ms=timings, abstain_score=reply.abstain_score, draft=reply.draft)
 
 
+@dataclass(frozen=True)
+class Retrieval:
+    """What ``ask`` retrieved for a question, and how long it took."""
+
+    question: str
+    hits: tuple[Hit, ...]
+    ms: float
+
+
+def retrieve(
+    index: Index,
+    question: str,
+    config: AskConfig | None = None,
+    groups: Collection[str] | None = None,
+) -> Retrieval:
+    """The first half of ``ask``: the passages for ``question``. ``groups``: the caller's
+    access groups, as for ``Index.search`` (None: no access check); passages the caller may
+    not see are never retrieved, so they cannot reach the generator."""
+    config = config or AskConfig()
+    if not question.strip():
+        raise ConfigError("the question is empty", 'ask something, e.g. ragcore ask "..."')
+    t0 = time.perf_counter()
+    hits = tuple(index.search(question, k=config.passages, mode=config.mode, groups=groups).hits)
+    return Retrieval(question, hits, 1000 * (time.perf_counter() - t0))
+
+
+def answer_retrieved(
+    retrieval: Retrieval,
+    generator: Generator,
+    config: AskConfig | None = None,
+    on_token: Callable[[str], None] | None = None,
+) -> Answer:
+    """The second half of ``ask``: the retrieval gate, then the generator's guarded reply."""
+    config = config or AskConfig()
+    question, hits, ms = retrieval.question, retrieval.hits, retrieval.ms
+    best = max((h.scores.get("rerank", float("-inf")) for h in hits), default=float("-inf"))
+    if not hits or (config.min_rerank_score is not None and best < config.min_rerank_score):
+        timings = {"retrieve": ms, "total": ms}
+        return Answer(
+            question, None, (), hits, AbstainReason.LOW_RETRIEVAL_SCORE, timings_ms=timings
+        )
+    answer = answer_passages(question, hits, generator, config, on_token)
+    timings = {"retrieve": ms, **answer.timings_ms}
+    timings["total"] = ms + timings["generate"]
+    return replace(answer, timings_ms=timings)
+
+
 def ask(
     index: Index,
     generator: Generator,
@@ -110,22 +157,6 @@ def ask(
     on_token: Callable[[str], None] | None = None,
     groups: Collection[str] | None = None,
 ) -> Answer:
-    """Answer ``question`` from ``index``. ``groups``: the caller's access groups, as for
-    ``Index.search`` (None: no access check); passages the caller may not see are never
-    retrieved, so they cannot reach the generator."""
-    config = config or AskConfig()
-    if not question.strip():
-        raise ConfigError("the question is empty", 'ask something, e.g. ragcore ask "..."')
-    t0 = time.perf_counter()
-    hits = tuple(index.search(question, k=config.passages, mode=config.mode, groups=groups).hits)
-    retrieve = 1000 * (time.perf_counter() - t0)
-    best = max((h.scores.get("rerank", float("-inf")) for h in hits), default=float("-inf"))
-    if not hits or (config.min_rerank_score is not None and best < config.min_rerank_score):
-        timings = {"retrieve": retrieve, "total": retrieve}
-        return Answer(
-            question, None, (), hits, AbstainReason.LOW_RETRIEVAL_SCORE, timings_ms=timings
-        )
-    answer = answer_passages(question, hits, generator, config, on_token)
-    timings = {"retrieve": retrieve, **answer.timings_ms}
-    timings["total"] = retrieve + timings["generate"]
-    return replace(answer, timings_ms=timings)
+    """Answer ``question`` from ``index``: ``retrieve``, then ``answer_retrieved``.
+    ``groups``: the caller's access groups, as for ``Index.search`` (None: no access check)."""
+    return answer_retrieved(retrieve(index, question, config, groups), generator, config, on_token)

@@ -92,7 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="GROUP",
-        help="access group for documents that carry none of their own; repeatable",
+        help="access group for documents that carry none of their own; repeatable. The source "
+        "keeps its groups: a later ingest without --access keeps them",
+    )
+    p.add_argument(
+        "--public",
+        action="store_true",
+        help="make the source's documents that carry no groups of their own public (drops the "
+        "groups an earlier --access gave it)",
     )
     p.add_argument("--embedder", help="embedder plugin (default bge-small-en-v1.5)")
     p.add_argument("--chunk-size", type=int, help="tokens per chunk (default 256)")
@@ -206,7 +213,8 @@ def _options(items: list[str]) -> dict[str, Any]:
 def cmd_ingest(args: argparse.Namespace) -> int:
     s = _settings(args)
     specs = [
-        SourceSpec(p, args.connector, tuple(args.access), _options(args.option)) for p in args.paths
+        SourceSpec(p, args.connector, tuple(args.access), _options(args.option), args.public)
+        for p in args.paths
     ]
     return _sync(args, s, specs, rebuild=args.rebuild)
 

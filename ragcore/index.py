@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -17,7 +18,7 @@ from ragcore.ledger import Ledger
 from ragcore.progress import Progress
 from ragcore.protocols import Connector, Embedder, Reranker
 from ragcore.search import SearchResult, chunk_from_payload, run_search
-from ragcore.sources import SourceSpec, open_source
+from ragcore.sources import SourceAccess, SourceSpec, open_source
 from ragcore.sparse import Bm25Encoder
 from ragcore.store import VectorStore, open_store
 from ragcore.store.base import FilterValue
@@ -25,6 +26,9 @@ from ragcore.sync import Syncer, SyncReport
 from ragcore.types import Chunk
 
 LEDGER_FILE = "ledger.sqlite"
+
+
+SOURCE_GROUPS_KEY = "source_groups:"  # ledger meta: a source scope's default access groups
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,11 @@ class Index:
         store = store or StoreConfig()
         search = search or SearchConfig()
         saved = directory / CONFIG_FILE
+        kept: dict[str, str] = {}  # a rebuild keeps whom each source is shared with
         if rebuild:
             create = True
             if saved.exists():
+                kept = cls._source_groups_in(directory)
                 cls._wipe(directory, store)
         if saved.exists():
             existing, dim = IndexConfig.load(directory)
@@ -124,8 +130,20 @@ class Index:
         dim = int(plugins.load(plugins.PluginGroup.EMBEDDERS, config.embedder).dim)
         directory.mkdir(parents=True, exist_ok=True)
         index = cls(directory, config, dim, store, search)
+        for key, value in kept.items():
+            index.ledger.set_meta(key, value)
         config.save(directory, dim)  # last: a directory without it is not an index yet
         return index
+
+    @staticmethod
+    def _source_groups_in(directory: Path) -> dict[str, str]:
+        if not (directory / LEDGER_FILE).is_file():
+            return {}
+        ledger = Ledger(directory / LEDGER_FILE)
+        try:
+            return ledger.meta_with_prefix(SOURCE_GROUPS_KEY)
+        finally:
+            ledger.close()
 
     @staticmethod
     def _wipe(directory: Path, store: StoreConfig) -> None:
@@ -180,8 +198,19 @@ class Index:
         report = SyncReport()
         with Progress(quiet=quiet) as progress:
             for connector in connectors:
+                if isinstance(connector, SourceAccess):
+                    connector = connector.remembering(self.source_groups(connector.scope))
                 report = report + syncer.run(connector, progress, dry_run=dry_run)
+                if isinstance(connector, SourceAccess) and not dry_run:
+                    key = SOURCE_GROUPS_KEY + connector.scope
+                    self.ledger.set_meta(key, json.dumps(list(connector.groups or ())))
         return report
+
+    def source_groups(self, scope: str) -> tuple[str, ...]:
+        """The default access groups the last sync of the source at ``scope`` applied (none:
+        public, or never synced)."""
+        stored = self.ledger.get_meta(SOURCE_GROUPS_KEY + scope)
+        return tuple(json.loads(stored)) if stored else ()
 
     def search_config_for(
         self,

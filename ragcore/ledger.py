@@ -107,6 +107,11 @@ class Ledger:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def meta_with_prefix(self, prefix: str) -> dict[str, str]:
+        rows = self._db.execute("SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?",
+                                (len(prefix), prefix))  # fmt: skip
+        return dict(rows.fetchall())
+
     def _txn(self) -> _Txn:
         return _Txn(self._db)
 

@@ -3,7 +3,9 @@ arguments, turned into connectors.
 
 A source names its URI (a path, ``http(s)://`` start URL, SQLAlchemy URL, git repository),
 optionally the connector plugin to use, connector options, and default access groups for
-documents whose connector gives them none.
+documents whose connector gives them none. Those groups belong to the source: the index
+remembers them per source scope, so a re-sync that names no groups keeps them, and only
+``public`` (``ingest --public``) makes a private source public.
 """
 
 from __future__ import annotations
@@ -25,10 +27,16 @@ class SourceSpec:
     connector: str | None = None
     access: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
+    public: bool = False  # documents without groups of their own are public, whatever before
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
         object.__setattr__(self, "access", access_groups({"access": list(self.access)}))
+        if self.public and self.access:
+            raise ConfigError(
+                f"source {self.uri} is given access groups and made public at once",
+                "drop --public (public = true) or the access groups",
+            )
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any], where: str) -> SourceSpec:
@@ -44,22 +52,33 @@ class SourceSpec:
         access = data.pop("access", ())
         if isinstance(access, str):
             access = [access]
+        public = data.pop("public", False)
+        if not isinstance(public, bool):
+            raise ConfigError(
+                f"{where}: public = {public!r} in the [[sources]] table of {uri} is not a boolean",
+                "write public = true or public = false",
+            )
         connector = data.pop("connector", None)
-        return cls(uri, connector, tuple(access), data)
+        return cls(uri, connector, tuple(access), data, public)
 
 
-class _DefaultAccess:
+class SourceAccess:
     """Gives documents that carry no access groups of their own the source's groups (on the
-    listed refs: the sync engine takes a document's groups from what was listed)."""
+    listed refs: the sync engine takes a document's groups from what was listed).
+    ``groups`` None: the source named none, so the groups the index remembers for its scope
+    apply (``Index.ingest`` resolves them with ``remembering``)."""
 
-    def __init__(self, inner: Connector, groups: tuple[str, ...]) -> None:
+    def __init__(self, inner: Connector, groups: tuple[str, ...] | None) -> None:
         self.inner, self.groups = inner, groups
         self.scope = inner.scope
+
+    def remembering(self, remembered: tuple[str, ...]) -> SourceAccess:
+        return self if self.groups is not None else SourceAccess(self.inner, remembered)
 
     def _with_groups(self, metadata: Mapping[str, Any]) -> dict[str, Any]:
         meta = dict(metadata)
         if not access_groups(meta):
-            meta[MetadataKey.ACCESS.value] = list(self.groups)
+            meta[MetadataKey.ACCESS.value] = list(self.groups or ())
         return meta
 
     def list(self) -> Iterable[DocumentRef | Skipped]:
@@ -81,9 +100,9 @@ class _DefaultAccess:
         return self.inner.checkpoint() if isinstance(self.inner, StatefulConnector) else {}
 
 
-def open_source(spec: SourceSpec | str) -> Connector:
+def open_source(spec: SourceSpec | str) -> SourceAccess:
     """The connector for a source (raises ``SourceError``/``ConfigError`` before any write)."""
     if isinstance(spec, str):
         spec = SourceSpec(spec)
     connector = plugins.connector_for(spec.uri, spec.connector, spec.options)
-    return _DefaultAccess(connector, spec.access) if spec.access else connector
+    return SourceAccess(connector, spec.access or (() if spec.public else None))

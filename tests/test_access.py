@@ -45,8 +45,36 @@ def test_source_groups_and_a_change_of_groups_are_applied(tmp_path: Path) -> Non
         r = index.ingest([SourceSpec(str(hr), access=("hr", "finance"))], quiet=True)
         assert (r.changed, r.unchanged) == (1, 0)
         assert _visible(index, ["finance"]) == {"public", "salaries"}
-        r = index.ingest([str(hr)], quiet=True)  # made public
+        # a re-sync that names no groups keeps the source's (it used to make it public)
+        r = index.ingest([str(hr)], quiet=True)
+        assert (r.changed, r.unchanged) == (0, 1) and _visible(index, []) == {"public"}
+        assert _visible(index, ["finance"]) == {"public", "salaries"}
+        r = index.ingest([SourceSpec(str(hr), public=True)], quiet=True)  # public, explicitly
         assert r.changed == 1 and _visible(index, []) == {"public", "salaries"}
+        r = index.ingest([str(hr)], quiet=True)  # and it stays so
+        assert r.unchanged == 1 and _visible(index, []) == {"public", "salaries"}
+    with pytest.raises(ConfigError, match="given access groups and made public at once"):
+        SourceSpec(str(hr), access=("hr",), public=True)
+
+
+def test_the_cli_keeps_a_sources_groups_across_ingests_and_rebuilds(tmp_path: Path, capsys) -> None:
+    hr = _folder(tmp_path, "salaries", "Salary reviews happen in March.")
+    index = str(tmp_path / "idx")
+
+    def public_hits() -> set[str]:
+        assert main(["search", "salary reviews", "--index", index, "--group", "", "--json"]) == 0
+        return {Path(h["source"]).stem for h in json.loads(capsys.readouterr().out)["hits"]}
+
+    assert main(["ingest", str(hr), "--index", index, "--access", "hr", "-q"]) == 0
+    for again in (["ingest", str(hr)], ["ingest", str(hr), "--rebuild"]):
+        assert main([*again, "--index", index, "-q"]) == 0
+        capsys.readouterr()
+        assert public_hits() == set()  # still private
+    assert main(["ingest", str(hr), "--index", index, "--public", "-q"]) == 0
+    capsys.readouterr()
+    assert public_hits() == {"salaries"}
+    code = main(["ingest", str(hr), "--index", index, "--public", "--access", "hr"])
+    assert code == 2 and "made public at once" in capsys.readouterr().err
 
 
 def test_cli_group_flag_and_sync_from_ragcore_toml(tmp_path: Path, capsys) -> None:
@@ -94,4 +122,7 @@ def test_sources_table_needs_a_uri(tmp_path: Path) -> None:
 
     (tmp_path / "ragcore.toml").write_text("[[sources]]\naccess = ['x']\n")
     with pytest.raises(ConfigError, match="has no uri"):
+        Settings.load(tmp_path / "ragcore.toml")
+    (tmp_path / "ragcore.toml").write_text("[[sources]]\nuri = 'docs'\npublic = 'yes'\n")
+    with pytest.raises(ConfigError, match=r"public = 'yes' .* is not a boolean"):
         Settings.load(tmp_path / "ragcore.toml")

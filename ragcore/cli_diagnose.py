@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ragcore.cli_reader import add_generator_arguments
 from ragcore.errors import ConfigError
 
 out = Console(soft_wrap=True)
@@ -33,14 +34,7 @@ def add_diagnose_parser(ev: Any) -> None:
     )
     d.add_argument("--index", type=Path, help="the index to ask (default .ragcore or ragcore.toml)")
     d.add_argument("--config", type=Path, help="ragcore.toml to read (default ./ragcore.toml)")
-    d.add_argument(
-        "--adapter",
-        default="default",
-        help="adapter name or folder over the packaged base; 'none' for the bare base",
-    )
-    d.add_argument("--generator", help="another ragcore.generators plugin instead")
-    d.add_argument("--model", help="model directory (transformers) or model name (openai)")
-    d.add_argument("--endpoint", help="OpenAI-compatible base URL, for --generator openai")
+    add_generator_arguments(d)
     d.add_argument("--passages", type=int, default=3, help="passages shown (default 3, as ask)")
     d.add_argument("--mode", default="hybrid+rerank", help="retrieval mode (default as ask)")
     d.add_argument("--no-ladder", action="store_true", help="retrieved passages only")

@@ -14,17 +14,22 @@ from rich.table import Table
 out = Console(soft_wrap=True)
 
 
-def add_reader_parser(ev: Any) -> None:
-    r = ev.add_parser("reader", help="SQuAD 2.0 scores of a reader (gold paragraph or end to end)")
-    r.add_argument("data", type=Path, help="SQuAD 2.0 JSON")
-    r.add_argument(
+def add_generator_arguments(parser: Any) -> None:
+    """The reader options ``reader_generator`` reads (eval reader, eval diagnose)."""
+    parser.add_argument(
         "--adapter",
         default="default",
         help="adapter name or folder over the packaged base; 'none' for the bare base",
     )
-    r.add_argument("--generator", help="another ragcore.generators plugin instead")
-    r.add_argument("--model", help="model directory (transformers) or model name (openai)")
-    r.add_argument("--endpoint", help="OpenAI-compatible base URL, for --generator openai")
+    parser.add_argument("--generator", help="another ragcore.generators plugin instead")
+    parser.add_argument("--model", help="model directory (transformers) or model name (openai)")
+    parser.add_argument("--endpoint", help="OpenAI-compatible base URL, for --generator openai")
+
+
+def add_reader_parser(ev: Any) -> None:
+    r = ev.add_parser("reader", help="SQuAD 2.0 scores of a reader (gold paragraph or end to end)")
+    r.add_argument("data", type=Path, help="SQuAD 2.0 JSON")
+    add_generator_arguments(r)
     r.add_argument(
         "--article",
         action="append",

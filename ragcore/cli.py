@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ragcore.cli_adapters import add_adapters_parser, cmd_adapters
@@ -277,7 +278,7 @@ def _print_report(report: SyncReport, as_json: bool) -> None:
             f"[bold red]skipped {len(report.skipped)}[/] (the index keeps what it had for them):"
         )
         for s in report.skipped:
-            err.print(f"  {s.source}: {s.reason}")
+            err.print(f"  {escape(s.source)}: {escape(s.reason)}")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -364,7 +365,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for r in results:
         _print_result(r, False)
     if isinstance(answers, str):
-        out.print(f"\n[yellow]ask is not set up:[/] {answers}")
+        out.print(f"\n[yellow]ask is not set up:[/] {escape(answers)}")
     else:
         for a in answers:
             print_answer(a)
@@ -421,9 +422,9 @@ def main(argv: list[str] | None = None) -> int:
         with quiet_libraries():
             return COMMANDS[args.command](args)
     except RagcoreError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
         if exc.hint:
-            err.print(f"[bold]hint:[/] {exc.hint}", highlight=False)
+            err.print(f"[bold]hint:[/] {escape(exc.hint)}", highlight=False)
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("interrupted: the index is consistent; re-run the same command to resume")

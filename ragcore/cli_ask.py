@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from ragcore.ask import AskConfig, answer_retrieved, ask, retrieve
 from ragcore.errors import ConfigError
@@ -110,7 +111,7 @@ def cmd_ask(args: argparse.Namespace, settings: Any, groups: tuple[str, ...] | N
     else:
         if answer.flags:
             out.print(f"[yellow]flags:[/] {', '.join(answer.flags)}")
-        out.print(f"[bold]answer:[/] {answer.text}")
+        out.print(f"[bold]answer:[/] {escape(answer.text or '')}")
         for c in answer.citations:
             out.print(f"  [{c.n}] {c.source}")
     t = answer.timings_ms
@@ -149,12 +150,12 @@ def demo_answers(index: Any, questions: Sequence[str] = DEMO_ASK) -> list[Any] |
 
 def print_answer(answer: Any) -> None:
     """One answer as ``ask`` prints it: text and citations, or the abstention."""
-    out.print(f"\n[bold]Q:[/] {answer.question}")
+    out.print(f"\n[bold]Q:[/] {escape(answer.question)}")
     if answer.abstained:
         out.print(f"[bold]I don't know.[/] ({ABSTAINED[answer.abstain_reason]})")
         for h in answer.hits[:2]:
             out.print(f"  closest: {h.chunk.source}")
         return
-    out.print(f"[bold]A:[/] {answer.text}")
+    out.print(f"[bold]A:[/] {escape(answer.text or '')}")
     for c in answer.citations:
         out.print(f"  [{c.n}] {c.source}")

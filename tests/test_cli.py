@@ -121,3 +121,16 @@ def test_demo_searches_and_answers(tmp_path: Path, capsys) -> None:
     for a in answers:
         assert a["abstained"] == (a["answer"] is None) and len(a["hits"]) == 3
         assert a["abstained"] or a["citations"]
+
+
+def test_errors_print_brackets_verbatim(monkeypatch, capsys) -> None:
+    from ragcore import cli
+    from ragcore.errors import PluginError
+
+    def broken(_args) -> int:
+        raise PluginError("the [reader] is missing", "pip install 'ragcore[generate]'")
+
+    monkeypatch.setitem(cli.COMMANDS, "status", broken)
+    assert cli.main(["status"]) == 2
+    err = capsys.readouterr().err
+    assert "the [reader] is missing" in err and "pip install 'ragcore[generate]'" in err

@@ -35,6 +35,8 @@ from ragcore.types import Skipped
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
+MAX_K = 1000  # hits one search prints or returns as JSON
+
 DEMO_QUESTIONS = (
     "how do I reset my password",
     "what ports does the gateway use",
@@ -298,8 +300,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         "rerank_fusion": args.rerank_fusion,
     }
     search = replace(search, **{k: v for k, v in overrides.items() if v is not None})
-    if args.k < 1:
-        raise ConfigError(f"-k {args.k} must be at least 1", "e.g. -k 10")
+    if not 1 <= args.k <= MAX_K:
+        raise ConfigError(f"-k {args.k} is not in 1..{MAX_K}", "e.g. -k 10")
+    if not args.query.strip():
+        raise ConfigError("the query is empty", 'search for something, e.g. ragcore search "..."')
     with Index.open(s.index_dir, store=s.store, search=search) as index:
         result = index.search(
             args.query, k=args.k, filters=_filters(args.filter), groups=caller_groups(args)

@@ -209,8 +209,14 @@ class Settings:
             raise ConfigError(
                 f"{path}: sources must be an array of tables", 'write [[sources]] then uri = "..."'
             )
+        index_dir = data.get("index_dir", ".ragcore")
+        if not isinstance(index_dir, str) or not index_dir:
+            raise ConfigError(
+                f"{path}: index_dir = {index_dir!r} is not a folder path (a string)",
+                'write index_dir = ".ragcore" (quoted)',
+            )
         return cls(
-            index_dir=Path(data.get("index_dir", ".ragcore")),
+            index_dir=Path(index_dir),
             index=_build(IndexConfig, data.get("index", {}), path, "index"),
             search=_build(SearchConfig, data.get("search", {}), path, "search"),
             store=_build(StoreConfig, data.get("store", {}), path, "store"),

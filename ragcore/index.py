@@ -99,6 +99,11 @@ class Index:
         """Open the index at ``directory``. ``create`` makes it if missing; ``rebuild`` wipes it
         first. A ``config`` that differs from the saved one is an error unless ``rebuild``."""
         directory = Path(directory)
+        if directory.exists() and not directory.is_dir():
+            raise IncompatibleIndexError(
+                f"{directory} is a file, not an index directory",
+                "pass the index folder with --index (default .ragcore)",
+            )
         store = store or StoreConfig()
         search = search or SearchConfig()
         saved = directory / CONFIG_FILE

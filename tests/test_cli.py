@@ -134,3 +134,26 @@ def test_errors_print_brackets_verbatim(monkeypatch, capsys) -> None:
     assert cli.main(["status"]) == 2
     err = capsys.readouterr().err
     assert "the [reader] is missing" in err and "pip install 'ragcore[generate]'" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["search", "  "], "the query is empty"),
+        (["search", "port", "-k", "100000"], "-k 100000 is not in 1..1000"),
+        (["search", "port", "-k", "0"], "-k 0 is not in 1..1000"),
+        (["status", "--index", "{file}"], "is a file, not an index directory"),
+        (["search", "port", "--index", "{file}"], "is a file, not an index directory"),
+        (["ingest", "{docs}", "--index", "{file}"], "is a file, not an index directory"),
+        (["status", "--config", "{toml}"], "index_dir = 42 is not a folder path"),
+    ],
+)
+def test_bad_input_is_a_clear_error(argv: list[str], message: str, tmp_path: Path, capsys) -> None:
+    (tmp_path / "afile").write_text("not an index")
+    (tmp_path / "bad.toml").write_text("index_dir = 42\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("# A\n\nThe gateway listens on port 9000.\n")
+    where = {"file": tmp_path / "afile", "toml": tmp_path / "bad.toml", "docs": tmp_path / "docs"}
+    code, _, err = run(capsys, *(a.format(**where) for a in argv))
+    assert code == 2 and message in err and "Traceback" not in err
+    assert (tmp_path / "afile").read_text() == "not an index"  # nothing touched

@@ -28,6 +28,7 @@ from ragcore.types import Chunk
 LEDGER_FILE = "ledger.sqlite"
 
 
+_OWN_FILES = ("shard", LEDGER_FILE, LEDGER_FILE + "-wal", LEDGER_FILE + "-shm")
 SOURCE_GROUPS_KEY = "source_groups:"  # ledger meta: a source scope's default access groups
 
 
@@ -121,6 +122,11 @@ class Index:
                     "drop the conflicting flags, or pass --rebuild to re-ingest with the new ones",
                 )
             return cls(directory, existing, dim, store, search)
+        if create and _interrupted_creation(directory):
+            # killed before its config was written (the config is written last): no sync
+            # completed, so nothing is lost by starting it again (a server's collection is
+            # left alone: the sync's change tokens reconcile it)
+            _remove_own_files(directory)
         if directory.exists() and any(directory.iterdir()):
             raise IncompatibleIndexError(
                 f"{directory} exists and is not a ragcore index (no {CONFIG_FILE})",
@@ -157,12 +163,7 @@ class Index:
 
             QdrantServerStore.drop(store)
         (directory / CONFIG_FILE).unlink()
-        for name in ("shard", LEDGER_FILE, LEDGER_FILE + "-wal", LEDGER_FILE + "-shm"):
-            path = directory / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
+        _remove_own_files(directory)
 
     @property
     def embedder(self) -> Embedder:
@@ -304,3 +305,21 @@ class Index:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _interrupted_creation(directory: Path) -> bool:
+    """A folder holding only what a first ingest writes before its config (``shard/``, the
+    ledger), as a kill in the first second leaves it."""
+    if not directory.is_dir() or (directory / CONFIG_FILE).exists():
+        return False
+    names = {p.name for p in directory.iterdir()}
+    return bool(names) and names <= set(_OWN_FILES)
+
+
+def _remove_own_files(directory: Path) -> None:
+    for name in _OWN_FILES:
+        path = directory / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()

@@ -157,3 +157,23 @@ def test_bad_input_is_a_clear_error(argv: list[str], message: str, tmp_path: Pat
     code, _, err = run(capsys, *(a.format(**where) for a in argv))
     assert code == 2 and message in err and "Traceback" not in err
     assert (tmp_path / "afile").read_text() == "not an index"  # nothing touched
+
+
+def test_an_ingest_killed_before_its_config_is_resumed(
+    tmp_path: Path, docs_dir: Path, capsys
+) -> None:
+    from ragcore.index import LEDGER_FILE
+
+    for flags in ([], ["--rebuild"]):
+        index = tmp_path / f"idx{len(flags)}"
+        (index / "shard" / "segments").mkdir(parents=True)  # what a kill in the first second
+        (index / LEDGER_FILE).write_bytes(b"")  # leaves: no ragcore.json yet
+        code, _, err = run(capsys, "ingest", str(docs_dir), "--index", str(index), "-q", *flags)
+        assert code == 0, err
+        code, out, _ = run(capsys, "status", "--index", str(index), "--json")
+        assert code == 0 and json.loads(out)["documents"] == 3
+    other = tmp_path / "not-an-index"
+    (other / "shard").mkdir(parents=True)
+    (other / "notes.txt").write_text("mine")  # a folder of someone else's files is refused
+    code, _, err = run(capsys, "ingest", str(docs_dir), "--index", str(other), "-q")
+    assert code == 2 and "is not a ragcore index" in err and (other / "notes.txt").exists()

@@ -194,7 +194,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _key_value(item: str, flag: str, example: str) -> tuple[str, str]:
     key, sep, value = item.partition("=")
-    if not sep or not key:
+    if not sep or not key or not value:
         raise ConfigError(f"bad {flag} {item!r}", f"use KEY=VALUE, e.g. {flag} {example}")
     return key, value
 
@@ -304,10 +304,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise ConfigError(f"-k {args.k} is not in 1..{MAX_K}", "e.g. -k 10")
     if not args.query.strip():
         raise ConfigError("the query is empty", 'search for something, e.g. ragcore search "..."')
+    filters = _filters(args.filter)  # every flag checked before the index is opened
     with Index.open(s.index_dir, store=s.store, search=search) as index:
-        result = index.search(
-            args.query, k=args.k, filters=_filters(args.filter), groups=caller_groups(args)
-        )
+        result = index.search(args.query, k=args.k, filters=filters, groups=caller_groups(args))
     _print_result(result, args.json)
     return 0
 

@@ -10,6 +10,7 @@ command-line flags override it.
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum, StrEnum
@@ -134,6 +135,17 @@ class SearchConfig:
             value = getattr(self, name)
             if not isinstance(value, enum):
                 object.__setattr__(self, name, _enum(enum, value, name))
+        for name in ("dense_weight", "sparse_weight", "rerank_weight"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise ConfigError(
+                    f"{name} = {value!r} is not a finite number >= 0", f"e.g. {name} = 1.0"
+                )
+        if self.rerank_max_tokens < 16:
+            raise ConfigError(
+                f"rerank_max_tokens = {self.rerank_max_tokens} leaves the cross-encoder no text",
+                "use at least 16 (default 256)",
+            )
         if self.fusion is Fusion.DBSF and (self.dense_weight, self.sparse_weight) != (1.0, 1.0):
             raise ConfigError(
                 "dense_weight/sparse_weight apply to RRF fusion only",

@@ -177,3 +177,17 @@ def test_an_ingest_killed_before_its_config_is_resumed(
     (other / "notes.txt").write_text("mine")  # a folder of someone else's files is refused
     code, _, err = run(capsys, "ingest", str(docs_dir), "--index", str(other), "-q")
     assert code == 2 and "is not a ragcore index" in err and (other / "notes.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--dense-weight", "nan"], "dense_weight = nan is not a finite number >= 0"),
+        (["--fusion", "rrf", "--sparse-weight", "-1"], "sparse_weight = -1.0 is not a finite"),
+        (["--rerank-max-tokens", "0"], "rerank_max_tokens = 0 leaves the cross-encoder no text"),
+        (["--filter", "file_type="], "bad --filter 'file_type='"),
+    ],
+)
+def test_bad_search_settings_are_refused(flags: list[str], message: str, capsys) -> None:
+    code, _, err = run(capsys, "search", "port", *flags)
+    assert code == 2 and message in err

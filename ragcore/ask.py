@@ -111,6 +111,11 @@ class Retrieval:
     ms: float
 
 
+def check_question(question: str) -> None:
+    if not question.strip():
+        raise ConfigError("the question is empty", 'ask something, e.g. ragcore ask "..."')
+
+
 def retrieve(
     index: Index,
     question: str,
@@ -121,8 +126,7 @@ def retrieve(
     access groups, as for ``Index.search`` (None: no access check); passages the caller may
     not see are never retrieved, so they cannot reach the generator."""
     config = config or AskConfig()
-    if not question.strip():
-        raise ConfigError("the question is empty", 'ask something, e.g. ragcore ask "..."')
+    check_question(question)
     t0 = time.perf_counter()
     hits = tuple(index.search(question, k=config.passages, mode=config.mode, groups=groups).hits)
     return Retrieval(question, hits, 1000 * (time.perf_counter() - t0))

@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from ragcore.ask import AskConfig, answer_retrieved, ask, retrieve
+from ragcore.ask import AskConfig, answer_retrieved, ask, check_question, retrieve
 from ragcore.errors import ConfigError
 from ragcore.grounding import GuardMode
 from ragcore.plugins import PluginGroup, load
@@ -91,13 +91,18 @@ def cmd_ask(args: argparse.Namespace, settings: Any, groups: tuple[str, ...] | N
     stream = None if args.json else stream_piece
     # The generator's imports and weights load while retrieval runs (ONNX releases the GIL):
     # a cold ask measured 7.7 s one after the other (README, "Asking questions").
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # The question is checked and the index opened first (milliseconds): a mistake there fails
+    # before any model loads.
+    check_question(args.question)
+    with (
+        Index.open(settings.index_dir, store=settings.store, search=settings.search) as ix,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
         loading = pool.submit(
             load_generator, args.generator, args.model, endpoint=args.endpoint,
             adapter=args.adapter,
         )  # fmt: skip
-        with Index.open(settings.index_dir, store=settings.store, search=settings.search) as ix:
-            retrieval = retrieve(ix, args.question, config, groups)
+        retrieval = retrieve(ix, args.question, config, groups)
         generator = loading.result()
     answer = answer_retrieved(retrieval, generator, config, on_token=stream)
     if args.json:

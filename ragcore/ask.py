@@ -76,8 +76,8 @@ def answer_passages(
     on_token: Callable[[str], None] | None = None,
 ) -> Answer:
     """Hand ``hits`` (numbered 1..n; possibly none) to the generator and guard its reply:
-    the second half of ``ask``, also used to give a reader other passages than retrieval's
-    (``evals.diagnose``'s closed-book and oracle rungs)."""
+    what ``answer_retrieved`` does past the retrieval gate, also used to give a reader other
+    passages than retrieval's (``evals.diagnose``'s closed-book and oracle rungs)."""
     config = config or AskConfig()
     first: list[float] = []
 

@@ -1,5 +1,5 @@
-"""``ragcore`` command line: ingest, sync, search, status, demo, plugins (ask, eval and
-adapters live in their own modules).
+"""``ragcore`` command line: ingest, sync, search, status, demo, plugins (ask, check, eval
+and adapters live in their own modules).
 
 Every failure the user can fix prints ``error:`` and ``hint:`` lines and exits 2; an ingest
 that skipped some sources exits 1 after listing them.
@@ -22,6 +22,7 @@ from rich.table import Table
 
 from ragcore.cli_adapters import add_adapters_parser, cmd_adapters
 from ragcore.cli_ask import add_ask_parser, cmd_ask, demo_answers, print_answer
+from ragcore.cli_check import add_check_parser, cmd_check
 from ragcore.cli_eval import add_eval_parser, cmd_eval
 from ragcore.config import CONFIG_FILE, Fusion, RerankFusion, SearchConfig, Settings
 from ragcore.errors import ConfigError, RagcoreError, SourceError
@@ -153,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     add_ask_parser(sub, lambda p: (_common(p), _groups(p)))
+    add_check_parser(sub, _common)
     add_eval_parser(sub)
     add_adapters_parser(sub)
     return ap
@@ -341,6 +343,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         for k, v in data.items():
             t.add_row(k, str(v))
         out.print(t)
+    if st.points != st.chunks:
+        err.print(
+            f"[bold red]warning:[/] the store holds {st.points} points but the ledger lists "
+            f"{st.chunks} chunks (an interrupted ingest, or damage)",
+            highlight=False,
+        )
+        err.print("[bold]hint:[/] run `ragcore check` (and `ragcore check --repair`)")
     return 0
 
 
@@ -416,6 +425,7 @@ COMMANDS = {
     "eval": cmd_eval,
     "adapters": cmd_adapters,
     "ask": lambda args: cmd_ask(args, _settings(args), caller_groups(args)),
+    "check": lambda args: cmd_check(args, _settings(args)),
 }
 
 

@@ -181,6 +181,17 @@ class StoreConfig:
     shard_number: int | None = None
     replication_factor: int | None = None
     timeout: float = 30.0
+    #: seconds a process waits for an index that another process holds, then is refused
+    #: (10 s: a search, 0.3-1.2 s on the demo index, and a short sync fit in it)
+    lock_wait_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        wait = self.lock_wait_s
+        if isinstance(wait, bool) or not isinstance(wait, int | float) or not 0 <= wait < 1e6:
+            raise ConfigError(
+                f"lock_wait_s = {wait!r} is not a number of seconds >= 0",
+                "set [store] lock_wait_s = 10 (or 0 to be refused at once)",
+            )
 
 
 @dataclass(frozen=True)
@@ -202,7 +213,11 @@ class Settings:
             if not path.exists():
                 return cls()
         try:
-            data = tomllib.loads(path.read_text())
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise ConfigError(
+                f"{path} is not a text file (not UTF-8)", "ragcore.toml must be UTF-8 TOML text"
+            ) from None
         except OSError as exc:
             raise ConfigError(
                 f"cannot read config {path}: {exc.strerror}", "check the path"
@@ -253,6 +268,11 @@ def _enum(enum: type[E], value: Any, name: str) -> E:
 
 
 def _build(cls: type[T], table: dict[str, Any], path: Path, section: str) -> T:
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"{path}: {section} = {table!r} is not a table",
+            f"write the section as [{section}] followed by key = value lines",
+        )
     known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     unknown = set(table) - known
     if unknown:

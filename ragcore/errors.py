@@ -51,3 +51,13 @@ class PluginError(RagcoreError):
 
 class StoreError(RagcoreError):
     """The vector store refused an operation or cannot be reached."""
+
+
+class DamagedShardError(StoreError):
+    """The embedded shard's files are damaged; ``ragcore check --repair`` rebuilds it."""
+
+
+class IndexBusyError(RagcoreError):
+    """Another process holds the index (see ``ragcore.locking``); nothing was changed."""
+
+    exit_code = 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -11,10 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from ragcore import plugins
+from ragcore.check import IndexCheck, inspect, mark_for_repair, scopes_of
 from ragcore.chunking import Chunker
 from ragcore.config import CONFIG_FILE, IndexConfig, SearchConfig, SearchMode, StoreConfig
-from ragcore.errors import EmptyIndexError, IncompatibleIndexError, IndexNotFoundError
+from ragcore.errors import (
+    DamagedShardError,
+    EmptyIndexError,
+    IncompatibleIndexError,
+    IndexNotFoundError,
+    StoreError,
+)
 from ragcore.ledger import Ledger
+from ragcore.locking import LOCK_FILE, IndexLock
 from ragcore.progress import Progress
 from ragcore.protocols import Connector, Embedder, Reranker
 from ragcore.search import SearchResult, chunk_from_payload, run_search
@@ -30,6 +39,7 @@ LEDGER_FILE = "ledger.sqlite"
 
 _OWN_FILES = ("shard", LEDGER_FILE, LEDGER_FILE + "-wal", LEDGER_FILE + "-shm")
 SOURCE_GROUPS_KEY = "source_groups:"  # ledger meta: a source scope's default access groups
+SOURCE_SPEC_KEY = "source_spec:"  # ledger meta: how to open a source scope again (repair)
 
 
 @dataclass(frozen=True)
@@ -81,10 +91,16 @@ class Index:
         self.config = config
         self.search_config = search_config
         self.store_config = store_config
-        self.store: VectorStore = open_store(directory, store_config, dim)
+        self.dim = dim
         self.ledger = Ledger(directory / LEDGER_FILE)
+        try:
+            self.store: VectorStore = open_store(directory, store_config, dim)
+        except BaseException:
+            self.ledger.close()
+            raise
         self.bm25 = Bm25Encoder(config.bm25_k1, config.bm25_b, config.bm25_avg_len)
         self._embedder: Embedder | None = None
+        self._lock: IndexLock | None = None
 
     @classmethod
     def open(
@@ -100,20 +116,39 @@ class Index:
         """Open the index at ``directory``. ``create`` makes it if missing; ``rebuild`` wipes it
         first. A ``config`` that differs from the saved one is an error unless ``rebuild``."""
         directory = Path(directory)
-        if directory.exists() and not directory.is_dir():
-            raise IncompatibleIndexError(
-                f"{directory} is a file, not an index directory",
-                "pass the index folder with --index (default .ragcore)",
-            )
         store = store or StoreConfig()
         search = search or SearchConfig()
+        create = create or rebuild
+        _check_folder(directory, create)
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = IndexLock(directory, store.lock_wait_s)
+        if not store.url or rebuild:  # a server serves many readers; only writers lock
+            lock.acquire()
+        try:
+            index = cls._open_locked(directory, config, store, search, create, rebuild)
+        except BaseException:
+            lock.release()
+            raise
+        index._lock = lock
+        if store.url:
+            lock.release()
+        return index
+
+    @classmethod
+    def _open_locked(
+        cls,
+        directory: Path,
+        config: IndexConfig | None,
+        store: StoreConfig,
+        search: SearchConfig,
+        create: bool,
+        rebuild: bool,
+    ) -> Index:
         saved = directory / CONFIG_FILE
         kept: dict[str, str] = {}  # a rebuild keeps whom each source is shared with
-        if rebuild:
-            create = True
-            if saved.exists():
-                kept = cls._source_groups_in(directory)
-                cls._wipe(directory, store)
+        if rebuild and saved.exists():
+            kept = cls._source_groups_in(directory)
+            cls._wipe(directory, store)
         if saved.exists():
             existing, dim = IndexConfig.load(directory)
             if config is not None and (diff := existing.differences(config)):
@@ -122,24 +157,18 @@ class Index:
                     "drop the conflicting flags, or pass --rebuild to re-ingest with the new ones",
                 )
             return cls(directory, existing, dim, store, search)
-        if create and _interrupted_creation(directory):
-            # killed before its config was written (the config is written last): no sync
-            # completed, so nothing is lost by starting it again (a server's collection is
-            # left alone: the sync's change tokens reconcile it)
-            _remove_own_files(directory)
-        if directory.exists() and any(directory.iterdir()):
-            raise IncompatibleIndexError(
-                f"{directory} exists and is not a ragcore index (no {CONFIG_FILE})",
-                "choose an empty or new --index directory",
-            )
         if not create:
             raise IndexNotFoundError(
                 f"no index at {directory}",
                 f"run `ragcore ingest PATH --index {directory}` first",
             )
+        if _interrupted_creation(directory):
+            # killed before its config was written (the config is written last): no sync
+            # completed, so nothing is lost by starting it again (a server's collection is
+            # left alone: the sync's change tokens reconcile it)
+            _remove_own_files(directory)
         config = config or IndexConfig()
         dim = int(plugins.load(plugins.PluginGroup.EMBEDDERS, config.embedder).dim)
-        directory.mkdir(parents=True, exist_ok=True)
         index = cls(directory, config, dim, store, search)
         for key, value in kept.items():
             index.ledger.set_meta(key, value)
@@ -202,15 +231,87 @@ class Index:
             batch_chunks=batch_chunks,
         )
         report = SyncReport()
-        with Progress(quiet=quiet) as progress:
+        with self._writing(), Progress(quiet=quiet) as progress:
+            if not dry_run:
+                self._mark_damage()
             for connector in connectors:
                 if isinstance(connector, SourceAccess):
                     connector = connector.remembering(self.source_groups(connector.scope))
                 report = report + syncer.run(connector, progress, dry_run=dry_run)
                 if isinstance(connector, SourceAccess) and not dry_run:
-                    key = SOURCE_GROUPS_KEY + connector.scope
-                    self.ledger.set_meta(key, json.dumps(list(connector.groups or ())))
+                    self._remember(connector)
         return report
+
+    def _remember(self, source: SourceAccess) -> None:
+        """Whom the source is shared with, and how to open it again (for ``repair``)."""
+        key = SOURCE_GROUPS_KEY + source.scope
+        self.ledger.set_meta(key, json.dumps(list(source.groups or ())))
+        if source.spec is not None:
+            self.ledger.set_meta(SOURCE_SPEC_KEY + source.scope, _spec_json(source.spec))
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The lock for a write: held since ``open`` on the embedded store; taken for the
+        write alone on a server (whose readers need none)."""
+        if self._lock is not None and self._lock.held:
+            yield
+            return
+        self._lock = IndexLock(self.directory, self.store_config.lock_wait_s).acquire()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def check(self) -> IndexCheck:
+        """Compare the ledger with the store (``ragcore.check``); changes nothing."""
+        return inspect(self.store, self.ledger)
+
+    def repair(self, *, quiet: bool = False) -> tuple[IndexCheck, SyncReport, tuple[str, ...]]:
+        """Check, delete extra points, and re-sync the remembered sources of the damaged
+        documents, which rewrites those documents only. Returns the check, the sync's report,
+        and the sources of damaged documents that no remembered source covers (``ragcore
+        ingest`` of their source repairs them: they stay marked)."""
+        with self._writing():
+            try:
+                found = self.check()
+            except DamagedShardError:  # nothing in it can be trusted: rebuilt from the sources
+                self._reset_shard()
+                found = self.check()
+            if found.ok:
+                return found, SyncReport(), ()
+            mark_for_repair(self.store, self.ledger, found)
+            specs = {
+                scope[len(SOURCE_SPEC_KEY) :]: SourceSpec(**json.loads(value))
+                for scope, value in self.ledger.meta_with_prefix(SOURCE_SPEC_KEY).items()
+            }
+            damaged = [d.source for d in found.damaged] + sorted(self.ledger.pending().values())
+            scopes = scopes_of(damaged, list(specs))
+            uncovered = tuple(s for s in damaged if not scopes_of([s], list(specs)))
+            report = self.ingest([specs[s] for s in sorted(scopes)], quiet=quiet)
+            return found, report, uncovered
+
+    @staticmethod
+    def discard_shard(directory: str | Path, store: StoreConfig | None = None) -> None:
+        """Delete an embedded shard that cannot even be opened; the next ``repair`` (or an
+        ingest) rewrites every document the ledger lists into a new one."""
+        directory = Path(directory)
+        with IndexLock(directory, (store or StoreConfig()).lock_wait_s):
+            shutil.rmtree(directory / "shard", ignore_errors=True)
+
+    def _reset_shard(self) -> None:
+        with contextlib.suppress(StoreError):
+            self.store.close()
+        shutil.rmtree(self.directory / "shard", ignore_errors=True)
+        self.store = open_store(self.directory, self.store_config, self.dim)
+
+    def _mark_damage(self) -> None:
+        """An ingest repairs what it syncs: documents whose chunks the store lost are marked
+        to be rewritten (a full check runs only when the counts disagree)."""
+        if self.store.count() == self.ledger.counts()[1] and not self.ledger.pending():
+            return
+        found = self.check()
+        if not found.ok:
+            mark_for_repair(self.store, self.ledger, found)
 
     def source_groups(self, scope: str) -> tuple[str, ...]:
         """The default access groups the last sync of the source at ``scope`` applied (none:
@@ -267,6 +368,12 @@ class Index:
             groups,
         )
         if not result.hits and self.store.count() == 0:  # checked off the hot path
+            if chunks := self.ledger.counts()[1]:
+                raise StoreError(
+                    f"the index at {self.directory} lists {chunks} chunks but its store holds "
+                    "none: the shard was deleted or damaged",
+                    "run `ragcore check --repair` (or ingest the sources again with --rebuild)",
+                )
             raise EmptyIndexError(
                 f"the index at {self.directory} holds no chunks",
                 "ingest documents first: ragcore ingest PATH",
@@ -297,8 +404,12 @@ class Index:
         )
 
     def close(self) -> None:
-        self.store.close()
-        self.ledger.close()
+        try:
+            self.store.close()
+        finally:
+            self.ledger.close()
+            if self._lock is not None:
+                self._lock.release()
 
     def __enter__(self) -> Index:
         return self
@@ -307,12 +418,41 @@ class Index:
         self.close()
 
 
+def _spec_json(spec: SourceSpec) -> str:
+    """What ``repair`` needs to open the source again (local paths made absolute; the groups
+    are remembered on their own)."""
+    uri = str(Path(spec.uri).resolve()) if Path(spec.uri).exists() else spec.uri
+    return json.dumps({"uri": uri, "connector": spec.connector, "options": dict(spec.options)})
+
+
+def _check_folder(directory: Path, create: bool) -> None:
+    """Refuse, before anything is written, a path that cannot be or become an index."""
+    if directory.exists() and not directory.is_dir():
+        raise IncompatibleIndexError(
+            f"{directory} is a file, not an index directory",
+            "pass the index folder with --index (default .ragcore)",
+        )
+    if (directory / CONFIG_FILE).exists():
+        return
+    names = {p.name for p in directory.iterdir()} - {LOCK_FILE} if directory.is_dir() else set()
+    if names and not names <= set(_OWN_FILES):
+        raise IncompatibleIndexError(
+            f"{directory} exists and is not a ragcore index (no {CONFIG_FILE})",
+            "choose an empty or new --index directory",
+        )
+    if not create:
+        raise IndexNotFoundError(
+            f"no index at {directory}",
+            f"run `ragcore ingest PATH --index {directory}` first",
+        )
+
+
 def _interrupted_creation(directory: Path) -> bool:
     """A folder holding only what a first ingest writes before its config (``shard/``, the
     ledger), as a kill in the first second leaves it."""
     if not directory.is_dir() or (directory / CONFIG_FILE).exists():
         return False
-    names = {p.name for p in directory.iterdir()}
+    names = {p.name for p in directory.iterdir()} - {LOCK_FILE}
     return bool(names) and names <= set(_OWN_FILES)
 
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ragcore.errors import StoreError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY,
@@ -47,10 +49,27 @@ class LedgerEntry:
 
 class Ledger:
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+            self._db.execute("SELECT COUNT(*) FROM documents").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"the index ledger {path} is damaged ({exc})",
+                "rebuild the index: delete the ledger, then ragcore ingest SOURCE --rebuild, "
+                "naming each source's groups with --access (the ledger remembered them)",
+            ) from None
+
+    def entries(self) -> dict[str, LedgerEntry]:
+        """Every committed document."""
+        rows = self._db.execute("SELECT doc_id, source, change_token, chunk_ids FROM documents")
+        return {r[0]: LedgerEntry(r[0], r[1], r[2], tuple(json.loads(r[3]))) for r in rows}
+
+    def pending(self) -> dict[str, str]:
+        """Every document whose write was begun and not committed."""
+        return dict(self._db.execute("SELECT doc_id, source FROM pending").fetchall())
 
     def entries_under(self, scope: str) -> dict[str, LedgerEntry]:
         """Committed documents whose source is ``scope`` or lies under it."""

@@ -64,16 +64,21 @@ class SourceSpec:
 
 class SourceAccess:
     """Gives documents that carry no access groups of their own the source's groups (on the
-    listed refs: the sync engine takes a document's groups from what was listed).
+    listed refs: the sync engine takes a document's groups from what was listed). ``spec``:
+    the configured source it was opened from, which the index remembers to open it again.
     ``groups`` None: the source named none, so the groups the index remembers for its scope
     apply (``Index.ingest`` resolves them with ``remembering``)."""
 
-    def __init__(self, inner: Connector, groups: tuple[str, ...] | None) -> None:
-        self.inner, self.groups = inner, groups
+    def __init__(
+        self, inner: Connector, groups: tuple[str, ...] | None, spec: SourceSpec | None = None
+    ) -> None:
+        self.inner, self.groups, self.spec = inner, groups, spec
         self.scope = inner.scope
 
     def remembering(self, remembered: tuple[str, ...]) -> SourceAccess:
-        return self if self.groups is not None else SourceAccess(self.inner, remembered)
+        if self.groups is not None:
+            return self
+        return SourceAccess(self.inner, remembered, self.spec)
 
     def _with_groups(self, metadata: Mapping[str, Any]) -> dict[str, Any]:
         meta = dict(metadata)
@@ -105,4 +110,4 @@ def open_source(spec: SourceSpec | str) -> SourceAccess:
     if isinstance(spec, str):
         spec = SourceSpec(spec)
     connector = plugins.connector_for(spec.uri, spec.connector, spec.options)
-    return SourceAccess(connector, spec.access or (() if spec.public else None))
+    return SourceAccess(connector, spec.access or (() if spec.public else None), spec)

@@ -88,8 +88,12 @@ class VectorStore(Protocol):
 
     def count(self, filters: Mapping[str, FilterValue] | None = None) -> int: ...
 
-    def scroll(self, limit: int, offset: Any = None) -> tuple[list[Record], Any]:
-        """A page of stored chunks in id order and the offset of the next (None at the end)."""
+    def scroll(
+        self, limit: int, offset: Any = None, read_vectors: bool = False
+    ) -> tuple[list[Record], Any]:
+        """A page of stored chunks in id order and the offset of the next (None at the end).
+        ``read_vectors`` reads their vectors too (and drops them): a check that they can be
+        read."""
         ...
 
     def flush(self) -> None: ...

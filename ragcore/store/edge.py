@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import functools
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import qdrant_edge as qe
 
 from ragcore.config import Fusion
-from ragcore.errors import StoreError
+from ragcore.errors import DamagedShardError, StoreError
 from ragcore.store.base import (
     DENSE,
     INDEXED_KEYS,
@@ -43,6 +44,34 @@ def _filter(
     if not must and not must_not:
         return None
     return qe.Filter(must=must or None, must_not=must_not)
+
+
+DAMAGE_HINT = (
+    "run `ragcore check --repair` (it rebuilds a damaged shard from the sources), or ingest "
+    "them again with --rebuild"
+)
+
+
+def _damaged(path: Path, exc: Exception) -> DamagedShardError:
+    return DamagedShardError(f"the index shard at {path} is damaged: {exc}", DAMAGE_HINT)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _engine(method: F) -> F:
+    """The engine raises plain ``Exception`` on a damaged file: name the shard and the fix."""
+
+    @functools.wraps(method)
+    def wrapper(self: EdgeStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise _damaged(self.path, exc) from None
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _sparse(v: Any) -> qe.SparseVector:
@@ -79,11 +108,9 @@ class EdgeStore:
                         qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword)
                     )
         except Exception as exc:  # the engine raises plain exceptions with its own message
-            raise StoreError(
-                f"cannot open the index shard at {path}: {exc}",
-                "is another ragcore process using this --index? Otherwise re-ingest with --rebuild",
-            ) from None
+            raise _damaged(path, exc) from None
 
+    @_engine
     def upsert(self, points: Sequence[StoredPoint]) -> None:
         if not points:
             return
@@ -100,6 +127,7 @@ class EdgeStore:
             )
         )
 
+    @_engine
     def delete_document(self, doc_id: str, keep: Collection[str] = ()) -> None:
         must_not = [qe.HasIdCondition(set(keep))] if keep else None
         flt = _filter({"doc_id": doc_id}, must_not=must_not)
@@ -138,29 +166,40 @@ class EdgeStore:
     def _points(result: list[Any]) -> list[ScoredPoint]:
         return [ScoredPoint(str(p.id), float(p.score), p.payload) for p in result]
 
+    @_engine
     def query(self, query: StoreQuery) -> list[ScoredPoint]:
         return self._points(self._shard.query(self._request(query)))
 
+    @_engine
     def query_batch(self, queries: Sequence[StoreQuery]) -> list[list[ScoredPoint]]:
         batch = qe.QueryBatchRequest([self._request(q) for q in queries])
         return [self._points(r) for r in self._shard.query_batch(batch)]
 
+    @_engine
     def count(self, filters: Mapping[str, FilterValue] | None = None) -> int:
         return int(self._shard.count(qe.CountRequest(filter=_filter(filters), exact=True)))
 
-    def scroll(self, limit: int, offset: Any = None) -> tuple[list[Record], Any]:
+    @_engine
+    def scroll(
+        self, limit: int, offset: Any = None, read_vectors: bool = False
+    ) -> tuple[list[Record], Any]:
         points, next_offset = self._shard.scroll(
-            qe.ScrollRequest(offset=offset, limit=limit, with_payload=True)
+            qe.ScrollRequest(
+                offset=offset, limit=limit, with_payload=True, with_vector=read_vectors
+            )
         )
         return [Record(str(p.id), p.payload or {}) for p in points], next_offset
 
+    @_engine
     def optimize(self) -> None:
         """Run the engine's optimizers (vacuum, merge, index build) until none is due."""
         self._shard.optimize()
 
+    @_engine
     def flush(self) -> None:
         self._shard.flush()
 
+    @_engine
     def close(self) -> None:
         self._shard.flush()
         self._shard.close()

@@ -178,9 +178,15 @@ class QdrantServerStore:
             ).count
         )
 
-    def scroll(self, limit: int, offset: Any = None) -> tuple[list[Record], Any]:
+    def scroll(
+        self, limit: int, offset: Any = None, read_vectors: bool = False
+    ) -> tuple[list[Record], Any]:
         points, next_offset = self._client.scroll(
-            self.collection, limit=limit, offset=offset, with_payload=True, with_vectors=False
+            self.collection,
+            limit=limit,
+            offset=offset,
+            with_payload=True,
+            with_vectors=read_vectors,
         )
         return [Record(str(p.id), p.payload or {}) for p in points], next_offset
 

@@ -71,3 +71,19 @@ def test_weights_need_rrf() -> None:
     SearchConfig(fusion=Fusion.RRF, dense_weight=2.0)
     with pytest.raises(ConfigError, match="RRF fusion only"):
         SearchConfig(fusion=Fusion.DBSF, sparse_weight=2.0)
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b"\x00\xff\xfe binary \x89PNG", "not a text file"),
+        (b"index = 5\n", "index = 5 is not a table"),
+        (b'store = "x"\n', "store = 'x' is not a table"),
+        (b"[store]\nlock_wait_s = -1\n", "lock_wait_s"),
+    ],
+)
+def test_unreadable_config_files_are_named(tmp_path: Path, content: bytes, named: str) -> None:
+    path = tmp_path / "ragcore.toml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=named):
+        Settings.load(path)

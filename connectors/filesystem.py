@@ -94,12 +94,15 @@ class FilesystemConnector:
             except SourceError as exc:
                 yield Skipped(uri, exc.message)
                 continue
+            shown = path.relative_to(self.root) if path != self.root else path.name
             yield DocumentRef(
                 id=document_id(uri),
                 source=uri,
                 change_token=content_hash(data),
                 metadata={
-                    "path": str(path.relative_to(self.root)) if path != self.root else path.name,
+                    "path": _display(
+                        path.relative_to(self.root) if path != self.root else path.name
+                    ),
                     "file_type": EXTENSIONS[path.suffix.lower()].value,
                     "size": info.st_size,
                     "modified": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(info.st_mtime)),
@@ -134,7 +137,7 @@ class FilesystemConnector:
             source=ref.source,
             text=extracted.text,
             content_hash=content_hash(data),
-            metadata=dict(ref.metadata) | {"title": extracted.title or path.stem},
+            metadata=dict(ref.metadata) | {"title": extracted.title or _display(path.stem)},
         )
 
     def _read(self, path: Path) -> bytes:
@@ -171,8 +174,15 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def _display(name: str | Path) -> str:
+    """A file name as text: bytes that are not UTF-8 (kept by the OS as surrogates, which no
+    JSON payload can hold) become U+FFFD; the URI keeps the exact bytes."""
+    return os.fsencode(name).decode("utf-8", errors="replace")
+
+
 def path_from_uri(uri: str) -> Path:
     """Inverse of ``Path.as_uri`` (``Path.from_uri`` needs Python 3.13)."""
-    from urllib.parse import unquote, urlparse
+    from urllib.parse import unquote_to_bytes, urlparse
 
-    return Path(unquote(urlparse(uri).path))
+    # bytes, then the OS's own decoding: a name that is not UTF-8 round-trips as as_uri wrote it
+    return Path(os.fsdecode(unquote_to_bytes(urlparse(uri).path)))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ragcore.connectors.text_decoding import decode_text
+
 from ragcore.errors import SourceError
 
 
@@ -41,12 +43,7 @@ class Extracted:
 
 
 def _decode(data: bytes) -> str:
-    if b"\x00" in data[:4096]:
-        raise SourceError("binary content in a text file", "only text, Markdown, HTML, PDF, DOCX")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    return decode_text(data)
 
 
 def _first_heading(text: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import qdrant_edge as qe
 
 from ragcore.config import Fusion
-from ragcore.errors import DamagedShardError, StoreError
+from ragcore.errors import DamagedShardError
 from ragcore.store.base import (
     DENSE,
     INDEXED_KEYS,
@@ -66,9 +66,9 @@ def _engine(method: F) -> F:
     def wrapper(self: EdgeStore, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except StoreError:
-            raise
         except Exception as exc:
+            if type(exc) is not Exception:  # ours (a TypeError, a StoreError): not damage
+                raise
             raise _damaged(self.path, exc) from None
 
     return wrapper  # type: ignore[return-value]

@@ -100,9 +100,7 @@ class FilesystemConnector:
                 source=uri,
                 change_token=content_hash(data),
                 metadata={
-                    "path": _display(
-                        path.relative_to(self.root) if path != self.root else path.name
-                    ),
+                    "path": _display(shown),
                     "file_type": EXTENSIONS[path.suffix.lower()].value,
                     "size": info.st_size,
                     "modified": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(info.st_mtime)),

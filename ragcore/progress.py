@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,27 +45,41 @@ def _hub_utils() -> Any:
     return huggingface_hub.utils
 
 
-class Progress:
-    def __init__(self, quiet: bool = False) -> None:
-        self._bar: Any = None
-        if not quiet:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-            from rich.progress import Progress as RichProgress
+LINE_INTERVAL_S = 5.0  # between progress lines when stderr is not a terminal
 
-            self._bar = RichProgress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                transient=False,
-            )
+
+class Progress:
+    """Bars on a terminal; on a log file or pipe (stderr not a TTY), one plain line every
+    ``interval`` seconds and one at the end, so a long ingest under cron or CI shows it is
+    alive. Either way it writes to stderr, leaving stdout to the command's result."""
+
+    def __init__(self, quiet: bool = False, interval: float = LINE_INTERVAL_S) -> None:
+        self._bar: Any = None
+        self._lines: _Lines | None = None
+        if quiet:
+            return
+        if not sys.stderr.isatty():
+            self._lines = _Lines(interval)
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        self._bar = RichProgress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
 
     def __enter__(self) -> Progress:
         if self._bar is not None:
@@ -79,14 +94,49 @@ class Progress:
     ) -> None:
         if self._bar is not None:
             self._bar.__exit__(exc_type, exc, tb)
+        if self._lines is not None and self._lines.tasks:
+            self._lines.emit()
 
     def task(self, description: str, total: int | None = None) -> Any:
+        if self._lines is not None:
+            return self._lines.add(description, total)
         return self._bar.add_task(description, total=total) if self._bar is not None else None
 
     def advance(self, task: Any, n: int = 1) -> None:
-        if self._bar is not None and task is not None:
+        if task is None:
+            return
+        if self._lines is not None:
+            self._lines.tasks[task][1] += n
+            self._lines.maybe_emit()
+        elif self._bar is not None:
             self._bar.advance(task, n)
 
     def update(self, task: Any, **kwargs: Any) -> None:
-        if self._bar is not None and task is not None:
+        if task is None:
+            return
+        if self._lines is not None:
+            if "total" in kwargs:
+                self._lines.tasks[task][2] = kwargs["total"]
+            self._lines.maybe_emit()
+        elif self._bar is not None:
             self._bar.update(task, **kwargs)
+
+
+class _Lines:
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.tasks: list[list[Any]] = []  # [description, done, total]
+        self.start = self.last = time.monotonic()
+
+    def add(self, description: str, total: int | None) -> int:
+        self.tasks.append([description, 0, total])
+        return len(self.tasks) - 1
+
+    def maybe_emit(self) -> None:
+        if time.monotonic() - self.last >= self.interval:
+            self.emit()
+
+    def emit(self) -> None:
+        self.last = time.monotonic()
+        parts = [f"{d} {n}/{t}" if t else f"{d} {n}" for d, n, t in self.tasks]
+        print(f"{'; '.join(parts)} ({self.last - self.start:.0f} s)", file=sys.stderr, flush=True)

@@ -16,6 +16,7 @@ from ragcore.check import IndexCheck, inspect, mark_for_repair, scopes_of
 from ragcore.chunking import Chunker
 from ragcore.config import CONFIG_FILE, IndexConfig, SearchConfig, SearchMode, StoreConfig
 from ragcore.errors import (
+    ConfigError,
     DamagedShardError,
     EmptyIndexError,
     IncompatibleIndexError,
@@ -26,11 +27,11 @@ from ragcore.ledger import Ledger
 from ragcore.locking import LOCK_FILE, IndexLock
 from ragcore.progress import Progress
 from ragcore.protocols import Connector, Embedder, Reranker
-from ragcore.search import SearchResult, chunk_from_payload, run_search
+from ragcore.search import SearchResult, chunk_from_payload, run_search, unknown_filter_keys
 from ragcore.sources import SourceAccess, SourceSpec, open_source
 from ragcore.sparse import Bm25Encoder
 from ragcore.store import VectorStore, open_store
-from ragcore.store.base import FilterValue
+from ragcore.store.base import TOP_LEVEL_KEYS, FilterValue
 from ragcore.sync import Syncer, SyncReport
 from ragcore.types import Chunk
 
@@ -378,6 +379,14 @@ class Index:
                 f"the index at {self.directory} holds no chunks",
                 "ingest documents first: ragcore ingest PATH",
             )
+        if not result.hits and filters:
+            unknown, seen = unknown_filter_keys(self.store, filters)
+            if unknown:
+                known = ", ".join(sorted(TOP_LEVEL_KEYS | seen))
+                raise ConfigError(
+                    f"no indexed chunk has the filter key {', '.join(map(repr, unknown))}",
+                    f"filter on a key the documents carry: {known}",
+                )
         return result
 
     def chunks(self, batch: int = 256) -> Iterator[Chunk]:

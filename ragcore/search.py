@@ -12,7 +12,13 @@ from ragcore.config import RerankFusion, SearchConfig, SearchMode
 from ragcore.fusion import reciprocal_rank_fusion
 from ragcore.protocols import Embedder, Reranker
 from ragcore.sparse import Bm25Encoder
-from ragcore.store.base import FilterValue, ScoredPoint, StoreQuery, VectorStore
+from ragcore.store.base import (
+    TOP_LEVEL_KEYS,
+    FilterValue,
+    ScoredPoint,
+    StoreQuery,
+    VectorStore,
+)
 from ragcore.types import Chunk, Hit
 
 
@@ -176,3 +182,26 @@ def run_search(
     )
     timings["total"] = sum(timings.values())
     return SearchResult(query, config.mode_name, hits, timings)
+
+
+FIELD_SCAN_LIMIT = 10_000  # chunks read to tell a misspelt filter key from a rare one
+
+
+def unknown_filter_keys(store: VectorStore, keys: Collection[str]) -> tuple[list[str], set[str]]:
+    """The filter ``keys`` that no chunk's payload holds, and the metadata keys seen (read
+    when a filtered search found nothing; an index over ``FIELD_SCAN_LIMIT`` chunks is not
+    read, and no key is called unknown)."""
+    if store.count() > FIELD_SCAN_LIMIT:
+        return [], set()
+    seen: set[str] = set()
+    offset: Any = None
+    while True:
+        records, offset = store.scroll(512, offset)
+        for r in records:
+            seen.update(r.payload.get("metadata", {}) or {})
+        if offset is None:
+            break
+    unknown = [
+        k for k in keys if k not in TOP_LEVEL_KEYS and k.removeprefix("metadata.") not in seen
+    ]
+    return unknown, seen

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ragcore import Index
+from ragcore.errors import ConfigError
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +53,14 @@ def test_filters_restrict_results(demo_index: Index) -> None:
     hits = demo_index.search("password", k=20, filters={"path": ["faq.txt", "gateway.md"]}).hits
     assert hits and {h.chunk.metadata["path"] for h in hits} <= {"faq.txt", "gateway.md"}
     assert demo_index.search("password", k=5, filters={"path": "nothing.md"}).hits == ()
+
+
+def test_a_filter_key_no_chunk_has_is_named(demo_index: Index) -> None:
+    with pytest.raises(ConfigError, match="no indexed chunk has the filter key 'colour'") as e:
+        demo_index.search("password", k=5, filters={"colour": "red"})
+    assert "file_type" in e.value.hint and "path" in e.value.hint
+    hits = demo_index.search("password", k=5, filters={"metadata.file_type": "text"}).hits
+    assert hits  # the explicit spelling of a metadata key is known too
 
 
 def test_fusion_options(demo_index: Index) -> None:

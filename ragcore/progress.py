@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 import warnings
@@ -16,9 +17,9 @@ from typing import Any
 def quiet_libraries() -> Iterator[None]:
     """While a command runs, the libraries it uses print nothing of their own: no progress
     bars from huggingface_hub or transformers (transformers' "Loading weights", a fraction of
-    a second) and no warnings (FutureWarning, DeprecationWarning, UserWarning of torch,
-    transformers, peft, ...). Both are back afterwards."""
-    with warnings.catch_warnings():
+    a second), no log records, and no warnings (FutureWarning, DeprecationWarning,
+    UserWarning of torch, transformers, peft, ...). All are back afterwards."""
+    with warnings.catch_warnings(), _no_log_records():
         for category in (FutureWarning, DeprecationWarning, UserWarning):
             warnings.filterwarnings("ignore", category=category)
         hub = _hub_utils()  # a 4 ms import (tokenizers needs the package)
@@ -35,6 +36,20 @@ def quiet_libraries() -> Iterator[None]:
             hub.enable_progress_bars()
             if (logging := sys.modules.get("transformers.utils.logging")) is not None:
                 logging.enable_progress_bar()
+
+
+@contextmanager
+def _no_log_records() -> Iterator[None]:
+    """A library's log records (pypdf's "EOF marker not found" on a corrupt PDF) reach no
+    terminal: with a handler on the root logger, logging's last-resort stderr printer is not
+    used. The reason a file was skipped is reported by ragcore itself."""
+    root = logging.getLogger()
+    handler = logging.NullHandler()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
 
 
 def _hub_utils() -> Any:

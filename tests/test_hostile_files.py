@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -94,3 +96,20 @@ def test_limits_are_validated() -> None:
     for bad in ("0", "-1", "lots", "nan"):
         with pytest.raises(ConfigError, match="max_file_mb"):
             FilesystemConnector(".", max_file_mb=bad)
+
+
+def test_a_corrupt_pdf_is_skipped_and_its_parser_logs_nothing(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.md").write_text("# Gateway\n\nThe gateway listens on port 9000.\n")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")  # pypdf logs "EOF marker not found"
+    ragcore = str(Path(sys.executable).parent / "ragcore")  # a process of its own: no pytest
+    done = subprocess.run(  # logging handlers
+        [ragcore, "ingest", str(docs), "--index", str(tmp_path / "idx"), "-q"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    err = done.stderr
+    assert "broken.pdf: corrupt or unreadable PDF" in err
+    assert "EOF marker" not in err

@@ -15,7 +15,8 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from types import UnionType
+from typing import Any, Self, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from ragcore.errors import ConfigError, IncompatibleIndexError
 from ragcore.sources import SourceSpec
@@ -267,6 +268,49 @@ def _enum(enum: type[E], value: Any, name: str) -> E:
         raise ConfigError(f"invalid {name} {value!r}", f"choose one of: {choices}") from None
 
 
+def _fits(hint: Any, value: Any) -> bool:
+    """Whether a TOML value has the type a settings field declares (enums take their string
+    values; their own check names the choices)."""
+    if get_origin(hint) in (UnionType, Union):
+        return any(_fits(h, value) for h in get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return isinstance(value, str)
+    if hint is str:
+        return isinstance(value, str)
+    return True  # containers: checked by the settings themselves
+
+
+def _type_name(hint: Any) -> str:
+    if get_origin(hint) in (UnionType, Union):
+        return " or ".join(_type_name(h) for h in get_args(hint) if h is not type(None))
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return "one of " + ", ".join(repr(m.value) for m in hint)
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _toml(value: Any) -> str:
+    try:
+        return json.dumps(value)  # true, "false", 5: as the file spells them
+    except TypeError:
+        return repr(value)
+
+
+def _example(cls: type, key: str) -> str:
+    default = next(f.default for f in fields(cls) if f.name == key)
+    if default is None:
+        return f'write {key} = "...", or leave it out'
+    return f"write {key} = {_toml(getattr(default, 'value', default))} (the default)"
+
+
 def _build(cls: type[T], table: dict[str, Any], path: Path, section: str) -> T:
     if not isinstance(table, dict):
         raise ConfigError(
@@ -280,6 +324,13 @@ def _build(cls: type[T], table: dict[str, Any], path: Path, section: str) -> T:
             f"{path}: unknown keys in [{section}]: {sorted(unknown)}",
             f"valid keys: {', '.join(sorted(known))}",
         )
+    hints = get_type_hints(cls)
+    for key, value in table.items():
+        if not _fits(hints[key], value):
+            raise ConfigError(
+                f"{path}: [{section}] {key} = {_toml(value)} is not {_type_name(hints[key])}",
+                _example(cls, key),
+            )
     try:
         return cls(**table)
     except TypeError as exc:

@@ -87,3 +87,31 @@ def test_unreadable_config_files_are_named(tmp_path: Path, content: bytes, named
     path.write_bytes(content)
     with pytest.raises(ConfigError, match=named):
         Settings.load(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "named", "fix"),
+    [
+        ('[search]\nrerank = "false"\n', '[search] rerank = "false" is not true or false',
+         "write rerank = false"),
+        ('[index]\nchunk_size = "big"\n', "chunk_size = \"big\" is not a whole number",
+         "write chunk_size = 256"),
+        ("[store]\ntimeout = true\n", "timeout = true is not a number", "timeout = 30.0"),
+        ("[store]\nurl = 5\n", "url = 5 is not a string", "or leave it out"),
+        ("[search]\nmode = 5\n", "mode = 5 is not one of 'bm25', 'dense', 'hybrid'",
+         'write mode = "hybrid"'),
+    ],
+)  # fmt: skip
+def test_setting_types_are_checked(tmp_path: Path, content: str, named: str, fix: str) -> None:
+    path = tmp_path / "ragcore.toml"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        Settings.load(path)
+    assert named in caught.value.message and fix in caught.value.hint
+
+
+def test_whole_numbers_are_numbers_and_optional_settings_take_values(tmp_path: Path) -> None:
+    path = tmp_path / "ragcore.toml"
+    path.write_text('[search]\nfusion = "rrf"\ndense_weight = 2\n[store]\nshard_number = 2\n')
+    s = Settings.load(path)
+    assert s.search.dense_weight == 2 and s.store.shard_number == 2

@@ -153,7 +153,7 @@ def concurrency(args: argparse.Namespace, work: Work) -> None:
                     else ["search", "admin port", "--index", str(work.idx), "--group", "staff"]
                 )
                 others.append(ragcore(*argv, cwd=work.root))
-            _, err = proc.communicate()
+            proc.communicate()
             answered = sum(p.returncode == 0 for p in others)
             refused = sum(p.returncode == 3 and "Traceback" not in p.stderr for p in others)
             other = len(others) - answered - refused

@@ -30,6 +30,7 @@ DEMO = Path(str(files("ragcore") / "demo_docs"))
 out = Console()
 
 # (what, argv after `ragcore`, ragcore.toml text or None, exit codes that count as clean)
+# fmt: off
 FLAGS: list[tuple[str, list[str], str | None, tuple[int, ...]]] = [
     ("empty query", ["search", ""], None, (2,)),
     ("blank query", ["search", "   "], None, (2,)),
@@ -46,7 +47,7 @@ FLAGS: list[tuple[str, list[str], str | None, tuple[int, ...]]] = [
         ["search", "port", "--mode", "hybrid+rerank", "--rerank-max-tokens", "0"],
         None,
         (2,),
-    ),  # fmt: skip
+    ),
     ("--rrf-k 0", ["search", "port", "--rrf-k", "0"], None, (2,)),
     ("--prefetch 0", ["search", "port", "--prefetch", "0"], None, (2,)),
     (
@@ -54,7 +55,7 @@ FLAGS: list[tuple[str, list[str], str | None, tuple[int, ...]]] = [
         ["search", "port", "--mode", "hybrid+rerank", "--rerank-depth", "0"],
         None,
         (2,),
-    ),  # fmt: skip
+    ),
     ("--fusion bad", ["search", "port", "--fusion", "bad"], None, (2,)),
     ("--filter k=", ["search", "port", "--filter", "k="], None, (2,)),
     ("--filter without =", ["search", "port", "--filter", "nokey"], None, (2,)),
@@ -72,7 +73,7 @@ FLAGS: list[tuple[str, list[str], str | None, tuple[int, ...]]] = [
         ["ingest", "DOCS", "--chunk-size", "128"],
         None,
         (2,),
-    ),  # fmt: skip
+    ),
     ("--embedder nope", ["ingest", "DOCS", "--embedder", "nope"], None, (2,)),
     ("--connector nope", ["ingest", "DOCS", "--connector", "nope"], None, (2,)),
     ("-o without =", ["ingest", "DOCS", "-o", "bad"], None, (2,)),
@@ -96,6 +97,7 @@ FLAGS: list[tuple[str, list[str], str | None, tuple[int, ...]]] = [
     ("[[sources]] without uri", ["sync"], "[[sources]]\naccess = ['staff']\n", (2,)),
     ("binary ragcore.toml", ["status"], "\x00\x89PNG binary", (2,)),
 ]
+# fmt: on
 
 
 def _flags(root: Path, idx: Path, docs: Path) -> tuple[int, int]:

@@ -97,7 +97,7 @@ class Work:
         assert done.returncode == 0, done.stderr
         same = snapshot(self.idx) == snapshot(fresh)
         check = ragcore("check", "--index", str(self.idx), cwd=self.root)
-        return same and check.returncode == 0, check.stdout.strip().splitlines()[0]
+        return same and check.returncode == 0, "ok" if check.returncode == 0 else "damaged"
 
 
 def kills(args: argparse.Namespace, work: Work) -> None:
@@ -124,7 +124,7 @@ def kills(args: argparse.Namespace, work: Work) -> None:
         same, check = work.converged()
         ok += same and rerun.returncode == 0
         table.add_row(str(trial), kind, f"{at:.2f}", str(edited), str(rerun.returncode),
-                      str(same), check[:60])  # fmt: skip
+                      str(same), check)  # fmt: skip
     out.print(table)
     out.print(f"kill trials: {args.trials}, converged: {ok} (seed {args.seed})")
 

@@ -48,7 +48,7 @@ def _utf16_without_bom(sample: bytes) -> str | None:
 def _utf16_of_other_scripts(data: bytes) -> str | None:  # the encoding
     """UTF-16 without a mark whose characters lie outside the ASCII range (CJK, say), so no
     zero bytes show it: it must decode strictly (random bytes hit unpaired surrogates) to
-    assigned, non-private characters."""
+    assigned, non-private characters, broken into lines or words."""
     if len(data) % 2 or len(data) < MIN_UTF16_GUESS:
         return None
     for encoding in ("utf-16-le", "utf-16-be"):
@@ -58,7 +58,13 @@ def _utf16_of_other_scripts(data: bytes) -> str | None:  # the encoding
             continue
         sample = text[: SAMPLE // 2]
         odd = sum(unicodedata.category(ch) in ("Cn", "Co") for ch in sample)
-        if sample and odd / len(sample) <= MAX_CONTROL_SHARE and _is_text(text):
+        breaks = sum(ch in " \n\u3000" for ch in sample)  # text has lines or words
+        if (
+            sample
+            and odd / len(sample) <= MAX_CONTROL_SHARE
+            and breaks >= max(1, len(sample) // 500)
+            and _is_text(text)
+        ):
             return encoding
     return None
 

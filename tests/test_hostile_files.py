@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from ragcore.connectors.filesystem import path_from_uri
 
 from ragcore.cli import main
 from ragcore.errors import ConfigError
@@ -60,6 +62,20 @@ def _hostile(folder: Path) -> dict[str, str]:
     (folder / "long-text.md").write_text("# Notes\n\n" + "line of notes\n" * 9_000)  # 126 KB
     _bomb_docx(folder / "laughs.docx")
     (folder / "not-a-zip.docx").write_bytes(b"PK\x03\x04 truncated")
+    rng = random.Random(5)
+    noise = bytes(rng.randrange(1, 256) for _ in range(65536))
+    (folder / "noise.txt").write_bytes(noise)  # no NUL byte, still not text
+    (folder / "repeated.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\xa0" * 2000)
+    (folder / "image.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + noise[:2000])
+    (folder / "empty.md").write_bytes(b"")
+    (folder / "blank.txt").write_text(" \n\t\n" * 100)
+    (folder / "not-a-pdf.pdf").write_bytes(b"%PDF-1.4 garbage")
+    (folder / "folder.md").mkdir()  # a folder with a document's name is walked, not read
+    for name in ("new\nline.md", "x" * 200 + ".md", "spaced  name.md"):
+        (folder / name).write_text(f"# Odd name\n\nThe page {len(name)} says port 9000.\n")
+    deep = folder.joinpath(*[f"d{i}" for i in range(40)])
+    deep.mkdir(parents=True)
+    (deep / "deep.md").write_text("# Deep\n\nForty folders down the gateway port is 9000.\n")
     return {
         "pipe.md": "FIFO",
         "zero.md": "character device",
@@ -70,6 +86,12 @@ def _hostile(folder: Path) -> dict[str, str]:
         "long-text.md": "max_text_mb",
         "laughs.docx": "cannot read this docx",
         "not-a-zip.docx": "corrupt or unreadable DOCX",
+        "noise.txt": "not text",
+        "image.md": "NUL bytes",
+        "repeated.md": "NUL bytes",
+        "empty.md": "empty document",
+        "blank.txt": "empty document",
+        "not-a-pdf.pdf": "corrupt or unreadable PDF",
     }
 
 
@@ -80,14 +102,16 @@ def test_bad_files_are_skipped_with_reasons_and_good_ones_indexed(tmp_path: Path
     code = main(["ingest", str(tmp_path / "docs"), "--index", index, *options, "-q", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 1  # some sources skipped
-    reasons = {Path(s["source"]).name: s["reason"] for s in report["skipped"]}
+    reasons = {path_from_uri(s["source"]).name: s["reason"] for s in report["skipped"]}
     assert set(reasons) == set(bad), reasons
     for name, word in bad.items():
         assert word in reasons[name], (name, reasons[name])
-    assert report["added"] == 2
-    assert main(["search", "gateway port", "--index", index, "--json"]) == 0
+    good = {"good.md", "also-good.txt", "new\nline.md", "x" * 200 + ".md", "spaced  name.md",
+            "deep.md"}  # fmt: skip
+    assert report["added"] == len(good)
+    assert main(["search", "gateway port", "--index", index, "--json", "-k", "20"]) == 0
     hits = json.loads(capsys.readouterr().out)["hits"]
-    assert {Path(h["source"]).name for h in hits} == {"good.md", "also-good.txt"}
+    assert {path_from_uri(h["source"]).name for h in hits} == good
 
 
 def test_limits_are_validated() -> None:

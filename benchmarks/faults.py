@@ -133,7 +133,7 @@ def concurrency(args: argparse.Namespace, work: Work) -> None:
     rng = random.Random(args.seed)
     (work.root / "ragcore.toml").write_text("[store]\nlock_wait_s = 1\n")
     table = Table(title=f"concurrency trials (seed {args.seed})")
-    for col in ("trial", "searches", "answered", "refused", "other", "ingest rc", "consistent"):
+    for col in ("trial", "others", "answered", "refused", "other", "ingest rc", "consistent"):
         table.add_column(col)
     good = 0
     try:

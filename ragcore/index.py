@@ -147,8 +147,9 @@ class Index:
     ) -> Index:
         saved = directory / CONFIG_FILE
         kept: dict[str, str] = {}  # a rebuild keeps whom each source is shared with
-        if rebuild and saved.exists():
+        if rebuild:  # also when ragcore.json is gone: the ledger still knows the groups
             kept = cls._source_groups_in(directory)
+        if rebuild and saved.exists():
             cls._wipe(directory, store)
         if saved.exists():
             existing, dim = IndexConfig.load(directory)

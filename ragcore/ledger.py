@@ -55,6 +55,11 @@ class Ledger:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
             self._db.execute("SELECT COUNT(*) FROM documents").fetchone()
+        except sqlite3.OperationalError as exc:  # cannot open or write: not damage
+            raise StoreError(
+                f"cannot open the index ledger {path} ({exc})",
+                "check that the index folder is writable and the disk has room",
+            ) from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"the index ledger {path} is damaged ({exc})",

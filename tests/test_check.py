@@ -158,3 +158,12 @@ def test_ledger_entries_and_pending_list_everything(tmp_path: Path) -> None:
     ledger.begin([("c", "postgresql://db/c")])
     assert set(ledger.entries()) == {"a", "b"} and ledger.pending() == {"c": "postgresql://db/c"}
     ledger.close()
+
+
+def test_rebuild_works_without_ragcore_json_and_keeps_groups(
+    built: Path, docs_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _snapshot(built)
+    (built / "ragcore.json").unlink()
+    assert main(["ingest", str(docs_dir), "--index", str(built), "--rebuild", "-q"]) == 0
+    assert _snapshot(built) == before  # still private to staff

@@ -14,6 +14,7 @@ from ragcore.check import IndexCheck
 from ragcore.config import Settings
 from ragcore.errors import DamagedShardError
 from ragcore.index import Index
+from ragcore.repair import discard_shard, repair
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -42,14 +43,14 @@ def cmd_check(args: argparse.Namespace, s: Settings) -> int:
         if not args.repair:
             raise
         err.print("the shard cannot be opened: it is rebuilt from the sources", highlight=False)
-        Index.discard_shard(s.index_dir, s.store)
+        discard_shard(s.index_dir, s.store)
         index = Index.open(s.index_dir, store=s.store)
     with index:
         if not args.repair:
             found = index.check()
             _print(found, args.json, None)
             return 0 if found.ok else 1
-        found, report, uncovered = index.repair(quiet=args.quiet or args.json)
+        found, report, uncovered = repair(index, quiet=args.quiet or args.json)
         after = index.check()
     repaired = {"rewritten": report.added + report.changed, "after": after.to_json()}
     repaired["not_repaired_sources"] = list(uncovered)

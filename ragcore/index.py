@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -12,33 +11,32 @@ from pathlib import Path
 from typing import Any
 
 from ragcore import plugins
-from ragcore.check import IndexCheck, inspect, mark_for_repair, scopes_of
+from ragcore.check import IndexCheck, inspect, mark_for_repair
 from ragcore.chunking import Chunker
 from ragcore.config import CONFIG_FILE, IndexConfig, SearchConfig, SearchMode, StoreConfig
 from ragcore.errors import (
-    ConfigError,
-    DamagedShardError,
-    EmptyIndexError,
     IncompatibleIndexError,
     IndexNotFoundError,
-    StoreError,
+)
+from ragcore.index_folder import (
+    LEDGER_FILE,
+    check_folder,
+    interrupted_creation,
+    remove_own_files,
+    spec_json,
 )
 from ragcore.ledger import Ledger
-from ragcore.locking import LOCK_FILE, IndexLock
+from ragcore.locking import IndexLock
 from ragcore.progress import Progress
 from ragcore.protocols import Connector, Embedder, Reranker
-from ragcore.search import SearchResult, chunk_from_payload, run_search, unknown_filter_keys
+from ragcore.search import SearchResult, chunk_from_payload, explain_no_hits, run_search
 from ragcore.sources import SourceAccess, SourceSpec, open_source
 from ragcore.sparse import Bm25Encoder
 from ragcore.store import VectorStore, open_store
-from ragcore.store.base import TOP_LEVEL_KEYS, FilterValue
+from ragcore.store.base import FilterValue
 from ragcore.sync import Syncer, SyncReport
 from ragcore.types import Chunk
 
-LEDGER_FILE = "ledger.sqlite"
-
-
-_OWN_FILES = ("shard", LEDGER_FILE, LEDGER_FILE + "-wal", LEDGER_FILE + "-shm")
 SOURCE_GROUPS_KEY = "source_groups:"  # ledger meta: a source scope's default access groups
 SOURCE_SPEC_KEY = "source_spec:"  # ledger meta: how to open a source scope again (repair)
 
@@ -120,7 +118,7 @@ class Index:
         store = store or StoreConfig()
         search = search or SearchConfig()
         create = create or rebuild
-        _check_folder(directory, create)
+        check_folder(directory, create)
         directory.mkdir(parents=True, exist_ok=True)
         lock = IndexLock(directory, store.lock_wait_s)
         if not store.url or rebuild:  # a server serves many readers; only writers lock
@@ -164,11 +162,11 @@ class Index:
                 f"no index at {directory}",
                 f"run `ragcore ingest PATH --index {directory}` first",
             )
-        if _interrupted_creation(directory):
+        if interrupted_creation(directory):
             # killed before its config was written (the config is written last): no sync
             # completed, so nothing is lost by starting it again (a server's collection is
             # left alone: the sync's change tokens reconcile it)
-            _remove_own_files(directory)
+            remove_own_files(directory)
         config = config or IndexConfig()
         dim = int(plugins.load(plugins.PluginGroup.EMBEDDERS, config.embedder).dim)
         index = cls(directory, config, dim, store, search)
@@ -194,7 +192,7 @@ class Index:
 
             QdrantServerStore.drop(store)
         (directory / CONFIG_FILE).unlink()
-        _remove_own_files(directory)
+        remove_own_files(directory)
 
     @property
     def embedder(self) -> Embedder:
@@ -233,7 +231,7 @@ class Index:
             batch_chunks=batch_chunks,
         )
         report = SyncReport()
-        with self._writing(), Progress(quiet=quiet) as progress:
+        with self.writing(), Progress(quiet=quiet) as progress:
             if not dry_run:
                 self._mark_damage()
             for connector in connectors:
@@ -249,10 +247,10 @@ class Index:
         key = SOURCE_GROUPS_KEY + source.scope
         self.ledger.set_meta(key, json.dumps(list(source.groups or ())))
         if source.spec is not None:
-            self.ledger.set_meta(SOURCE_SPEC_KEY + source.scope, _spec_json(source.spec))
+            self.ledger.set_meta(SOURCE_SPEC_KEY + source.scope, spec_json(source.spec))
 
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
+    def writing(self) -> Iterator[None]:
         """The lock for a write: held since ``open`` on the embedded store; taken for the
         write alone on a server (whose readers need none)."""
         if self._lock is not None and self._lock.held:
@@ -267,44 +265,6 @@ class Index:
     def check(self) -> IndexCheck:
         """Compare the ledger with the store (``ragcore.check``); changes nothing."""
         return inspect(self.store, self.ledger)
-
-    def repair(self, *, quiet: bool = False) -> tuple[IndexCheck, SyncReport, tuple[str, ...]]:
-        """Check, delete extra points, and re-sync the remembered sources of the damaged
-        documents, which rewrites those documents only. Returns the check, the sync's report,
-        and the sources of damaged documents that no remembered source covers (``ragcore
-        ingest`` of their source repairs them: they stay marked)."""
-        with self._writing():
-            try:
-                found = self.check()
-            except DamagedShardError:  # nothing in it can be trusted: rebuilt from the sources
-                self._reset_shard()
-                found = self.check()
-            if found.ok:
-                return found, SyncReport(), ()
-            mark_for_repair(self.store, self.ledger, found)
-            specs = {
-                scope[len(SOURCE_SPEC_KEY) :]: SourceSpec(**json.loads(value))
-                for scope, value in self.ledger.meta_with_prefix(SOURCE_SPEC_KEY).items()
-            }
-            damaged = [d.source for d in found.damaged] + sorted(self.ledger.pending().values())
-            scopes = scopes_of(damaged, list(specs))
-            uncovered = tuple(s for s in damaged if not scopes_of([s], list(specs)))
-            report = self.ingest([specs[s] for s in sorted(scopes)], quiet=quiet)
-            return found, report, uncovered
-
-    @staticmethod
-    def discard_shard(directory: str | Path, store: StoreConfig | None = None) -> None:
-        """Delete an embedded shard that cannot even be opened; the next ``repair`` (or an
-        ingest) rewrites every document the ledger lists into a new one."""
-        directory = Path(directory)
-        with IndexLock(directory, (store or StoreConfig()).lock_wait_s):
-            shutil.rmtree(directory / "shard", ignore_errors=True)
-
-    def _reset_shard(self) -> None:
-        with contextlib.suppress(StoreError):
-            self.store.close()
-        shutil.rmtree(self.directory / "shard", ignore_errors=True)
-        self.store = open_store(self.directory, self.store_config, self.dim)
 
     def _mark_damage(self) -> None:
         """An ingest repairs what it syncs: documents whose chunks the store lost are marked
@@ -369,25 +329,8 @@ class Index:
             filters,
             groups,
         )
-        if not result.hits and self.store.count() == 0:  # checked off the hot path
-            if chunks := self.ledger.counts()[1]:
-                raise StoreError(
-                    f"the index at {self.directory} lists {chunks} chunks but its store holds "
-                    "none: the shard was deleted or damaged",
-                    "run `ragcore check --repair` (or ingest the sources again with --rebuild)",
-                )
-            raise EmptyIndexError(
-                f"the index at {self.directory} holds no chunks",
-                "ingest documents first: ragcore ingest PATH",
-            )
-        if not result.hits and filters:
-            unknown, seen = unknown_filter_keys(self.store, filters)
-            if unknown:
-                known = ", ".join(sorted(TOP_LEVEL_KEYS | seen))
-                raise ConfigError(
-                    f"no indexed chunk has the filter key {', '.join(map(repr, unknown))}",
-                    f"filter on a key the documents carry: {known}",
-                )
+        if not result.hits:  # why, when the reason is one the user can fix
+            explain_no_hits(self.store, self.ledger.counts()[1], str(self.directory), filters)
         return result
 
     def chunks(self, batch: int = 256) -> Iterator[Chunk]:
@@ -426,50 +369,3 @@ class Index:
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-
-def _spec_json(spec: SourceSpec) -> str:
-    """What ``repair`` needs to open the source again (local paths made absolute; the groups
-    are remembered on their own)."""
-    uri = str(Path(spec.uri).resolve()) if Path(spec.uri).exists() else spec.uri
-    return json.dumps({"uri": uri, "connector": spec.connector, "options": dict(spec.options)})
-
-
-def _check_folder(directory: Path, create: bool) -> None:
-    """Refuse, before anything is written, a path that cannot be or become an index."""
-    if directory.exists() and not directory.is_dir():
-        raise IncompatibleIndexError(
-            f"{directory} is a file, not an index directory",
-            "pass the index folder with --index (default .ragcore)",
-        )
-    if (directory / CONFIG_FILE).exists():
-        return
-    names = {p.name for p in directory.iterdir()} - {LOCK_FILE} if directory.is_dir() else set()
-    if names and not names <= set(_OWN_FILES):
-        raise IncompatibleIndexError(
-            f"{directory} exists and is not a ragcore index (no {CONFIG_FILE})",
-            "choose an empty or new --index directory",
-        )
-    if not create:
-        raise IndexNotFoundError(
-            f"no index at {directory}",
-            f"run `ragcore ingest PATH --index {directory}` first",
-        )
-
-
-def _interrupted_creation(directory: Path) -> bool:
-    """A folder holding only what a first ingest writes before its config (``shard/``, the
-    ledger), as a kill in the first second leaves it."""
-    if not directory.is_dir() or (directory / CONFIG_FILE).exists():
-        return False
-    names = {p.name for p in directory.iterdir()} - {LOCK_FILE}
-    return bool(names) and names <= set(_OWN_FILES)
-
-
-def _remove_own_files(directory: Path) -> None:
-    for name in _OWN_FILES:
-        path = directory / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragcore.config import RerankFusion, SearchConfig, SearchMode
+from ragcore.errors import ConfigError, EmptyIndexError, StoreError
 from ragcore.fusion import reciprocal_rank_fusion
 from ragcore.protocols import Embedder, Reranker
 from ragcore.sparse import Bm25Encoder
@@ -205,3 +206,27 @@ def unknown_filter_keys(store: VectorStore, keys: Collection[str]) -> tuple[list
         k for k in keys if k not in TOP_LEVEL_KEYS and k.removeprefix("metadata.") not in seen
     ]
     return unknown, seen
+
+
+def explain_no_hits(
+    store: VectorStore, ledger_chunks: int, where: str, filters: Mapping[str, FilterValue] | None
+) -> None:
+    """Raise the error a search with no hits owes its user, if one fits: an empty index, a
+    store that lost what the ledger lists, a filter key no chunk has."""
+    if store.count() == 0:
+        if ledger_chunks:
+            raise StoreError(
+                f"the index at {where} lists {ledger_chunks} chunks but its store holds none: "
+                "the shard was deleted or damaged",
+                "run `ragcore check --repair` (or ingest the sources again with --rebuild)",
+            )
+        raise EmptyIndexError(
+            f"the index at {where} holds no chunks", "ingest documents first: ragcore ingest PATH"
+        )
+    if filters:
+        unknown, seen = unknown_filter_keys(store, filters)
+        if unknown:
+            raise ConfigError(
+                f"no indexed chunk has the filter key {', '.join(map(repr, unknown))}",
+                f"filter on a key the documents carry: {', '.join(sorted(TOP_LEVEL_KEYS | seen))}",
+            )

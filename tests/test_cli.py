@@ -162,7 +162,7 @@ def test_bad_input_is_a_clear_error(argv: list[str], message: str, tmp_path: Pat
 def test_an_ingest_killed_before_its_config_is_resumed(
     tmp_path: Path, docs_dir: Path, capsys
 ) -> None:
-    from ragcore.index import LEDGER_FILE
+    from ragcore.index_folder import LEDGER_FILE
 
     for flags in ([], ["--rebuild"]):
         index = tmp_path / f"idx{len(flags)}"

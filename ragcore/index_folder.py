@@ -1,0 +1,63 @@
+"""What an index folder holds, and how to tell an index, an interrupted first ingest and a
+folder that is neither apart (before anything in it is opened)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from ragcore.config import CONFIG_FILE
+from ragcore.errors import IncompatibleIndexError, IndexNotFoundError
+from ragcore.locking import LOCK_FILE
+from ragcore.sources import SourceSpec
+
+LEDGER_FILE = "ledger.sqlite"
+OWN_FILES = ("shard", LEDGER_FILE, LEDGER_FILE + "-wal", LEDGER_FILE + "-shm")
+
+
+def spec_json(spec: SourceSpec) -> str:
+    """What ``repair`` needs to open the source again (local paths made absolute; the groups
+    are remembered on their own)."""
+    uri = str(Path(spec.uri).resolve()) if Path(spec.uri).exists() else spec.uri
+    return json.dumps({"uri": uri, "connector": spec.connector, "options": dict(spec.options)})
+
+
+def check_folder(directory: Path, create: bool) -> None:
+    """Refuse, before anything is written, a path that cannot be or become an index."""
+    if directory.exists() and not directory.is_dir():
+        raise IncompatibleIndexError(
+            f"{directory} is a file, not an index directory",
+            "pass the index folder with --index (default .ragcore)",
+        )
+    if (directory / CONFIG_FILE).exists():
+        return
+    names = {p.name for p in directory.iterdir()} - {LOCK_FILE} if directory.is_dir() else set()
+    if names and not names <= set(OWN_FILES):
+        raise IncompatibleIndexError(
+            f"{directory} exists and is not a ragcore index (no {CONFIG_FILE})",
+            "choose an empty or new --index directory",
+        )
+    if not create:
+        raise IndexNotFoundError(
+            f"no index at {directory}",
+            f"run `ragcore ingest PATH --index {directory}` first",
+        )
+
+
+def interrupted_creation(directory: Path) -> bool:
+    """A folder holding only what a first ingest writes before its config (``shard/``, the
+    ledger), as a kill in the first second leaves it."""
+    if not directory.is_dir() or (directory / CONFIG_FILE).exists():
+        return False
+    names = {p.name for p in directory.iterdir()} - {LOCK_FILE}
+    return bool(names) and names <= set(OWN_FILES)
+
+
+def remove_own_files(directory: Path) -> None:
+    for name in OWN_FILES:
+        path = directory / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()

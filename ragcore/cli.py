@@ -24,6 +24,7 @@ from ragcore.cli_adapters import add_adapters_parser, cmd_adapters
 from ragcore.cli_ask import add_ask_parser, cmd_ask, demo_answers, print_answer
 from ragcore.cli_check import add_check_parser, cmd_check
 from ragcore.cli_eval import add_eval_parser, cmd_eval
+from ragcore.cli_serve import add_serve_parsers, cmd_keys, cmd_serve
 from ragcore.config import CONFIG_FILE, Fusion, RerankFusion, SearchConfig, Settings
 from ragcore.errors import ConfigError, RagcoreError, SourceError
 from ragcore.index import Index
@@ -155,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ask_parser(sub, lambda p: (_common(p), _groups(p)))
     add_check_parser(sub, _common)
+    add_serve_parsers(sub, _common)
     add_eval_parser(sub)
     add_adapters_parser(sub)
     return ap
@@ -426,6 +428,8 @@ COMMANDS = {
     "adapters": cmd_adapters,
     "ask": lambda args: cmd_ask(args, _settings(args), caller_groups(args)),
     "check": lambda args: cmd_check(args, _settings(args)),
+    "serve": lambda args: cmd_serve(args, _settings(args)),
+    "keys": lambda args: cmd_keys(args, _settings(args)),
 }
 
 

@@ -303,8 +303,8 @@ def cmd_distill(args: argparse.Namespace) -> int:
         write_labels,
     )
     from ragcore.adapters.training import train_adapter
-    from ragcore.cli_ask import load_generator
     from ragcore.index import Index
+    from ragcore.plugins import load_generator
 
     config = DistillConfig(
         samples=args.samples,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import sys
 from collections.abc import Sequence
@@ -14,14 +13,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from ragcore.ask import AskConfig, answer_retrieved, ask, check_question, retrieve
-from ragcore.errors import ConfigError, PluginError
+from ragcore.errors import PluginError
 from ragcore.grounding import GuardMode
-from ragcore.plugins import PluginGroup, load
+from ragcore.plugins import DEFAULT_GENERATOR, load_generator
 from ragcore.types import AbstainReason
 
 out = Console(soft_wrap=True)
-
-DEFAULT_GENERATOR = "smollm2-135m-instruct"
 
 
 def add_ask_parser(sub: Any, common: Any) -> None:
@@ -45,29 +42,6 @@ def add_ask_parser(sub: Any, common: Any) -> None:
     )
     p.add_argument("--max-new-tokens", type=int, default=48)
     common(p)
-
-
-def load_generator(
-    name: str,
-    model: str | None = None,
-    *,
-    endpoint: str | None = None,
-    adapter: str | None = None,
-) -> Any:
-    """Build a ``ragcore.generators`` plugin with the options it takes."""
-    factory = load(PluginGroup.GENERATORS, name)
-    kwargs: dict[str, Any] = {}
-    if endpoint:
-        kwargs["base_url"] = endpoint
-    if adapter is not None and name == DEFAULT_GENERATOR:
-        kwargs["adapter"] = adapter
-    params = inspect.signature(factory).parameters
-    if unknown := [k for k in kwargs if k not in params]:
-        raise ConfigError(
-            f"generator {name} takes no {', '.join(unknown)} option",
-            "drop it, or pick a generator that takes it (ragcore plugins)",
-        )
-    return factory(model, **kwargs) if model else factory(**kwargs)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Any, groups: tuple[str, ...] | None = None) -> int:

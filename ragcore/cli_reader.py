@@ -56,7 +56,7 @@ def add_reader_parser(ev: Any) -> None:
 
 
 def reader_generator(args: argparse.Namespace) -> Any:
-    from ragcore.cli_ask import DEFAULT_GENERATOR, load_generator
+    from ragcore.plugins import DEFAULT_GENERATOR, load_generator
 
     if args.threads:
         import torch

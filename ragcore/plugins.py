@@ -119,3 +119,30 @@ def _build(name: str, factory: Any, source: str, options: dict[str, Any]) -> Any
             f"its options: {', '.join(known) or 'none'}",
         )
     return factory(source, **options)
+
+
+#: the packaged reader: SmolLM2-135M-Instruct with the shipped squad2-reader adapter
+DEFAULT_GENERATOR = "smollm2-135m-instruct"
+
+
+def load_generator(
+    name: str,
+    model: str | None = None,
+    *,
+    endpoint: str | None = None,
+    adapter: str | None = None,
+) -> Any:
+    """Build a ``ragcore.generators`` plugin with the options it takes."""
+    factory = load(PluginGroup.GENERATORS, name)
+    kwargs: dict[str, Any] = {}
+    if endpoint:
+        kwargs["base_url"] = endpoint
+    if adapter is not None and name == DEFAULT_GENERATOR:
+        kwargs["adapter"] = adapter
+    params = inspect.signature(factory).parameters
+    if unknown := [k for k in kwargs if k not in params]:
+        raise ConfigError(
+            f"generator {name} takes no {', '.join(unknown)} option",
+            "drop it, or pick a generator that takes it (ragcore plugins)",
+        )
+    return factory(model, **kwargs) if model else factory(**kwargs)

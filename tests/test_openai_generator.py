@@ -14,8 +14,8 @@ import pytest
 
 from ragcore import Index
 from ragcore.ask import AskConfig, ask
-from ragcore.cli_ask import load_generator
 from ragcore.errors import ConfigError, PluginError
+from ragcore.plugins import load_generator
 from ragcore.protocols import Generator
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from ragcore.adapters.registry import DEFAULT_ADAPTER, SHIPPED, AdapterInfo
 
-from ragcore.cli_ask import load_generator
+from ragcore.plugins import load_generator
 from ragcore.prompting import ABSTAIN_REPLY, parse_reply, reader_messages
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,150 @@
+"""The FastAPI app of ``ragcore serve``: one open index, models loaded once, keys checked on
+every request, access groups applied on the server side."""
+
+import time
+from collections.abc import Iterator
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragcore.ask import check_question
+from ragcore.errors import (
+    ConfigError,
+    RagcoreError,
+)
+from ragcore.server.chat import add_chat_routes
+from ragcore.server.keys import ApiKey
+from ragcore.server.service import MAX_K, MAX_QUESTION, STATUS, ServeConfig, Service, sse, streamed
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(min_length=1, max_length=MAX_QUESTION)
+    k: int = Field(10, ge=1, le=MAX_K)
+    mode: str | None = None
+    filters: dict[str, str | int | bool | list[str] | list[int]] = {}
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=MAX_QUESTION)
+    stream: bool = False
+
+
+def create_app(config: ServeConfig, service: Service | None = None) -> FastAPI:
+    service = service or Service(config)
+    app = FastAPI(title="ragcore", version="1", description=__doc__)
+    app.state.service = service
+
+    @app.exception_handler(RagcoreError)
+    async def _ragcore_error(_: Request, exc: RagcoreError) -> JSONResponse:
+        body = {"detail": exc.message, "hint": exc.hint}
+        return JSONResponse(body, status_code=STATUS.get(type(exc), 500))
+
+    @app.middleware("http")
+    async def _observe(request: Request, call_next: Any) -> Any:
+        t0 = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        service.metrics.observe(request.method, path, response.status_code,
+                                time.perf_counter() - t0)  # fmt: skip
+        return response
+
+    def caller(request: Request) -> ApiKey | None:
+        """The request's key (None when the server has no keys: loopback, owner's view)."""
+        if not service.keys.keys():
+            return None
+        header = request.headers.get("authorization", "")
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret:
+            raise HTTPException(401, "send Authorization: Bearer KEY",
+                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+        key = service.keys.lookup(secret.strip())
+        if key is None:
+            raise HTTPException(
+                401, "unknown or revoked key", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return key
+
+    Caller = Annotated[ApiKey | None, Depends(caller)]
+
+    def admin(key: Caller) -> ApiKey | None:
+        if key is not None and not key.admin:
+            raise HTTPException(403, f"key {key.name!r} is not an admin key")
+        return key
+
+    Admin = Annotated[ApiKey | None, Depends(admin)]
+
+    def groups_of(key: ApiKey | None) -> tuple[str, ...] | None:
+        return None if key is None else key.groups
+
+    app.state.groups_of = groups_of
+    app.state.caller = Caller
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        ready = service.ready.is_set()
+        body = {"ready": ready, "reader": service.generator is not None,
+                "reader_error": service.load_error}  # fmt: skip
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/v1/status")
+    def status(_: Caller) -> dict[str, Any]:
+        return service.index.status().to_json() | {"ready": service.ready.is_set()}
+
+    @app.post("/v1/search")
+    def search(req: SearchRequest, key: Caller) -> dict[str, Any]:
+        if not req.query.strip():
+            raise ConfigError("the query is empty", 'send {"query": "..."}')
+        result = service.index.search(
+            req.query, k=req.k, mode=req.mode, filters=req.filters or None, groups=groups_of(key)
+        )
+        return result.to_json()
+
+    @app.post("/v1/ask", response_model=None)
+    def ask(req: AskRequest, key: Caller) -> Any:
+        check_question(req.question)
+        groups = groups_of(key)
+        if not req.stream:
+            return service.answer(req.question, groups).to_json()
+
+        def events() -> Iterator[str]:
+            work = lambda on_token: service.answer(req.question, groups, on_token)  # noqa: E731
+            for kind, value in streamed(work):
+                yield sse(kind, {"text": value} if kind == "token" else
+                          value.to_json() if kind == "final" else value)  # fmt: skip
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    @app.post("/v1/sync", status_code=202)
+    def sync(_: Admin) -> dict[str, Any]:
+        return service.start_sync()
+
+    @app.get("/v1/jobs/{job_id}")
+    def job(job_id: str, _: Admin) -> dict[str, Any]:
+        if job_id not in service.jobs:
+            raise HTTPException(404, f"no job {job_id}")
+        return service.jobs[job_id]
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> str:
+        documents, chunks = service.index.ledger.counts()
+        return service.metrics.render(documents, chunks)
+
+    page = Path(str(files("ragcore.server") / "static" / "index.html"))
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def chat_page() -> str:
+        return page.read_text(encoding="utf-8")
+
+    add_chat_routes(app, service)
+    return app

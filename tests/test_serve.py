@@ -1,0 +1,249 @@
+"""``ragcore serve`` on 127.0.0.1: a real uvicorn server, real models, httpx and the official
+``openai`` client; keys, groups and bad requests."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ragcore import Index
+from ragcore.cli import main
+from ragcore.config import Settings
+from ragcore.server.chat import ChatMessage, standalone_question
+from ragcore.server.keys import KeyStore
+
+pytestmark = pytest.mark.slow
+
+DEMO = Path(str(files("ragcore") / "demo_docs"))
+PRIVATE = ("authentication.md", "gateway.md", "security-policy.txt")  # shared with staff
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    staff: str
+    public: str
+    admin: str
+    private_sources: frozenset[str]
+    index_dir: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    import uvicorn
+
+    from ragcore.server.app import create_app
+    from ragcore.server.service import ServeConfig, Service
+
+    root = tmp_path_factory.mktemp("serve")
+    private, public = root / "private", root / "public"
+    private.mkdir()
+    shutil.copytree(DEMO, public, ignore=shutil.ignore_patterns(*PRIVATE))
+    for name in PRIVATE:
+        shutil.copy(DEMO / name, private / name)
+    idx = root / "idx"
+    with Index.open(idx, create=True) as index:
+        from ragcore.sources import SourceSpec
+
+        index.ingest([SourceSpec(str(private), access=("staff",)), public], quiet=True)
+    keys = KeyStore(idx)
+    staff = keys.create("staff-bot", ("staff",), False)[1]
+    anonymous = keys.create("public-bot", ("",), False)[1]
+    admin = keys.create("ops", ("staff",), True)[1]
+    config = ServeConfig(Settings(index_dir=idx))
+    service = Service(config)
+    service.load()
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(config, service), host="127.0.0.1",
+                                           port=port, log_level="warning"))  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    private_sources = frozenset((private / n).as_uri() for n in PRIVATE)
+    yield Served(f"http://127.0.0.1:{port}", staff, anonymous, admin, private_sources, idx)
+    server.should_exit = True
+    thread.join(10)
+    service.index.close()
+
+
+def _post(served: Served, path: str, body: object, key: str | None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.post(served.url + path, json=body, headers=headers, timeout=60)
+
+
+def test_health_readiness_schema_and_page(served: Served) -> None:
+    assert httpx.get(served.url + "/healthz").json() == {"status": "ok"}
+    ready = httpx.get(served.url + "/readyz")
+    assert ready.status_code == 200 and ready.json()["reader"] is True
+    paths = httpx.get(served.url + "/openapi.json").json()["paths"]
+    assert {"/v1/search", "/v1/ask", "/v1/chat/completions", "/v1/sync", "/v1/status"} <= set(paths)
+    page = httpx.get(served.url + "/")
+    assert page.status_code == 200 and "<title>ragcore</title>" in page.text
+    assert "https://" not in page.text and "http://" not in page.text  # no CDN: works offline
+
+
+def test_keys_decide_what_a_search_sees(served: Served) -> None:
+    q = {"query": "how long do password reset links stay valid", "k": 20}
+    staff = _post(served, "/v1/search", q, served.staff).json()["hits"]
+    assert {h["source"] for h in staff} & served.private_sources
+    public = _post(served, "/v1/search", q, served.public).json()["hits"]
+    assert public and not {h["source"] for h in public} & served.private_sources
+    widened = _post(served, "/v1/search", q | {"groups": ["staff"]}, served.public)
+    assert widened.status_code == 422  # a client cannot name groups of its own
+
+
+def test_missing_wrong_and_revoked_keys(served: Served) -> None:
+    q = {"query": "gateway port"}
+    assert _post(served, "/v1/search", q, None).status_code == 401
+    assert _post(served, "/v1/search", q, "rck_wrong").status_code == 401
+    keys = KeyStore(served.index_dir)
+    _, secret = keys.create("temp", ("staff",), False)
+    assert _post(served, "/v1/search", q, secret).status_code == 200
+    keys.revoke("temp")
+    assert _post(served, "/v1/search", q, secret).status_code == 401
+    assert _post(served, "/v1/sync", {}, served.staff).status_code == 403
+    synced = _post(served, "/v1/sync", {}, served.admin)  # admin, but no [[sources]] configured
+    assert synced.status_code == 400 and "[[sources]]" in synced.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"query": "   "}, 400),
+        ({"query": ""}, 422),
+        ({"query": "x" * 1_000_000}, 422),
+        ({"query": "port", "k": 0}, 422),
+        ({"query": "port", "k": 101}, 422),
+        ({"query": "port", "k": "ten"}, 422),
+        ({"query": 5}, 422),
+        ({"query": "port", "colour": "red"}, 422),
+        ({"query": "port", "filters": {"colour": "red"}}, 400),
+        ({"query": "port", "mode": "nonsense"}, 400),
+    ],
+)
+def test_bad_search_requests_get_their_status(served: Served, body: dict, status: int) -> None:
+    r = _post(served, "/v1/search", body, served.staff)
+    assert r.status_code == status, r.text
+    assert r.json()["detail"]
+    assert _post(served, "/v1/search", {"query": "port"}, served.staff).status_code == 200
+
+
+def test_malformed_json_and_bad_questions(served: Served) -> None:
+    headers = {"Authorization": f"Bearer {served.staff}", "Content-Type": "application/json"}
+    broken = httpx.post(served.url + "/v1/ask", content=b"{not json", headers=headers)
+    assert broken.status_code == 422
+    assert _post(served, "/v1/ask", {"question": "  "}, served.staff).status_code == 400
+    huge = _post(served, "/v1/ask", {"question": "why " * 250_000}, served.staff)
+    assert huge.status_code == 422
+
+
+def test_ask_answers_in_the_cli_shape_and_streams(served: Served) -> None:
+    question = {"question": "What port does the gateway admin API use?"}
+    answer = _post(served, "/v1/ask", question, served.staff).json()
+    assert set(answer) >= {"question", "answer", "abstained", "citations", "hits", "timings_ms"}
+    hit_ids = {h["chunk_id"] for h in answer["hits"]}
+    assert all(c["chunk_id"] in hit_ids for c in answer["citations"])
+    auth = {"Authorization": f"Bearer {served.staff}"}
+    body = question | {"stream": True}
+    with httpx.stream("POST", served.url + "/v1/ask", json=body, headers=auth, timeout=60) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = [block for block in r.read().decode().split("\n\n") if block.strip()]
+    kinds = [e.split("\n")[0].removeprefix("event: ") for e in events]
+    assert kinds[-1] == "final" and set(kinds[:-1]) <= {"token"}
+    final = json.loads(events[-1].split("\n")[1].removeprefix("data: "))
+    assert final["answer"] == answer["answer"] and final["abstained"] == answer["abstained"]
+    public = _post(served, "/v1/ask", question, served.public).json()
+    assert not {h["source"] for h in public["hits"]} & served.private_sources
+
+
+def test_the_official_openai_client_works_unchanged(served: Served) -> None:
+    from openai import OpenAI
+
+    client = OpenAI(base_url=served.url + "/v1", api_key=served.staff)
+    messages = [{"role": "user", "content": "How long is a password reset link valid?"}]
+    reply = client.chat.completions.create(model="ragcore", messages=messages)
+    content = reply.choices[0].message.content
+    assert isinstance(content, str) and content
+    citations = reply.model_extra["citations"]
+    assert all(f"[{c['n']}]" in content for c in citations)
+    pieces = list(client.chat.completions.create(model="ragcore", messages=messages, stream=True))
+    text = "".join(p.choices[0].delta.content or "" for p in pieces if p.choices)
+    assert text == content
+    assert pieces[-1].choices[0].finish_reason == "stop"
+    anonymous = OpenAI(base_url=served.url + "/v1", api_key=served.public)
+    other = anonymous.chat.completions.create(model="ragcore", messages=messages)
+    assert not {c["source"] for c in other.model_extra["citations"]} & served.private_sources
+
+
+def test_tenant_isolation_over_random_queries(served: Served) -> None:
+    rng = random.Random(11)
+    words = "gateway admin port password reset token rate limit security policy key rotation"
+    for _ in range(12):
+        query = " ".join(rng.sample(words.split(), 3))
+        hits = _post(served, "/v1/search", {"query": query, "k": 50}, served.public).json()["hits"]
+        assert not {h["source"] for h in hits} & served.private_sources, query
+
+
+def test_status_and_metrics(served: Served) -> None:
+    status = httpx.get(
+        served.url + "/v1/status", headers={"Authorization": f"Bearer {served.staff}"}
+    )
+    assert status.json()["documents"] == 10 and status.json()["ready"]
+    _post(served, "/v1/search", {"query": "gateway"}, served.staff)
+    text = httpx.get(served.url + "/metrics").text
+    assert 'ragcore_requests_total{method="POST",route="/v1/search",status="200"}' in text
+    assert 'ragcore_request_seconds_bucket{route="/v1/search",le="+Inf"}' in text
+    assert "ragcore_documents 10" in text and "ragcore_abstention_ratio" in text
+
+
+def test_follow_ups_are_made_standalone() -> None:
+    def turns(*texts: str) -> list[ChatMessage]:
+        roles = ["user", "assistant"] * len(texts)
+        return [ChatMessage(role=r, content=t) for r, t in zip(roles, texts, strict=False)]
+
+    first = "How much does the Pro plan cost per user?"
+    assert standalone_question(turns(first)) == first
+    assert standalone_question(turns(first, "$12.", "and for Enterprise?")) == (
+        f"{first} and for Enterprise?"
+    )
+    own = "Which port does the gateway admin API listen on?"
+    assert standalone_question(turns(first, "$12.", own)) == own
+
+
+def test_a_public_host_without_keys_is_refused(tmp_path: Path, capsys) -> None:
+    Index.open(tmp_path / "idx", create=True).close()
+    code = main(["serve", "--index", str(tmp_path / "idx"), "--host", "0.0.0.0", "--port", "1"])
+    assert code == 2 and "--insecure" in capsys.readouterr().err
+
+
+def test_keys_cli(tmp_path: Path, capsys) -> None:
+    Index.open(tmp_path / "idx", create=True).close()
+    idx = str(tmp_path / "idx")
+    assert main(["keys", "create", "--name", "bot", "--group", "staff", "--index", idx,
+                 "--json"]) == 0  # fmt: skip
+    created = json.loads(capsys.readouterr().out)
+    assert created["key"].startswith("rck_") and created["groups"] == ["staff"]
+    assert created["key"] not in (tmp_path / "idx" / "keys.json").read_text()  # stored hashed
+    assert main(["keys", "list", "--index", idx, "--json"]) == 0
+    assert [k["name"] for k in json.loads(capsys.readouterr().out)] == ["bot"]
+    assert main(["keys", "create", "--name", "bot", "--group", "x", "--index", idx]) == 2
+    assert main(["keys", "revoke", "bot", "--index", idx]) == 0
+    assert main(["keys", "revoke", "bot", "--index", idx]) == 2

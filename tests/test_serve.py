@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -247,3 +248,61 @@ def test_keys_cli(tmp_path: Path, capsys) -> None:
     assert main(["keys", "create", "--name", "bot", "--group", "x", "--index", idx]) == 2
     assert main(["keys", "revoke", "bot", "--index", idx]) == 0
     assert main(["keys", "revoke", "bot", "--index", idx]) == 2
+
+
+def _browser() -> object:
+    import os
+    import shutil as sh
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as DriverService
+
+    driver, browser = sh.which("chromedriver"), sh.which("chromium")
+    if not driver or not browser:
+        if os.environ.get("RAGCORE_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium and chromedriver are required (apt-get install chromium "
+                        "chromium-driver)")  # fmt: skip
+        pytest.skip("no chromium/chromedriver (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=DriverService(driver), options=options)
+
+
+def test_the_chat_page_in_a_real_browser(served: Served, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver: Any = _browser()
+    try:
+        driver.get(served.url + "/")
+        driver.find_element(By.ID, "key").send_keys(served.staff)
+        box = driver.find_element(By.ID, "q")
+        box.send_keys("How long is a password reset link valid?")
+        box.submit()
+        wait = WebDriverWait(driver, 60)
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".turn .meta")))
+        cites = driver.find_elements(By.CSS_SELECTOR, ".turn .cite")
+        if cites:  # an answer: its citation opens the passage with the answer marked
+            cites[0].click()
+            answer = driver.find_element(By.CSS_SELECTOR, ".turn .a").text
+            assert answer and driver.find_elements(By.CSS_SELECTOR, "#passage mark")
+        else:  # an abstention is said plainly, with the closest passages to open
+            assert "Not in the docs" in driver.find_element(By.CSS_SELECTOR, ".abstain").text
+            driver.find_elements(By.CSS_SELECTOR, ".closest .hit")[0].click()
+        passage = driver.find_element(By.CSS_SELECTOR, "#passage .text").text
+        assert passage and "file://" in driver.find_element(By.CSS_SELECTOR, "#passage .path").text
+        driver.find_element(By.ID, "tab-search").click()
+        box.send_keys("gateway admin port")
+        box.submit()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".turn")) == 2
+                   and d.find_elements(By.CSS_SELECTOR, ".turn:nth-child(2) .hit"))  # fmt: skip
+        driver.save_screenshot(str(tmp_path / "chat.png"))
+        assert (tmp_path / "chat.png").stat().st_size > 10_000
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == [], errors
+    finally:
+        driver.quit()

@@ -196,6 +196,34 @@ class StoreConfig:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """``ragcore serve``'s limits. Generation is CPU-bound: ``max_running`` answers are
+    generated at once (1 on 2 cores: two at once only share the cores), up to ``max_queue``
+    more wait at most ``queue_timeout_s``; past that a request gets 503 with Retry-After.
+    Searches never queue behind generations."""
+
+    cors_origins: tuple[str, ...] = ()  # e.g. ["https://intranet.example.com"]; none: CORS off
+    max_running: int = 1
+    max_queue: int = 8
+    queue_timeout_s: float = 30.0
+    max_body_kb: int = 256
+
+    def __post_init__(self) -> None:
+        origins = self.cors_origins
+        if isinstance(origins, str) or not all(isinstance(o, str) for o in origins):
+            raise ConfigError(
+                f"cors_origins = {origins!r} is not a list of origins",
+                'write cors_origins = ["https://app.example.com"]',
+            )
+        object.__setattr__(self, "cors_origins", tuple(origins))
+        for name in ("max_running", "max_queue", "max_body_kb"):
+            if getattr(self, name) < (1 if name != "max_queue" else 0):
+                raise ConfigError(f"{name} = {getattr(self, name)} is too small", "use e.g. 8")
+        if not 0 < self.queue_timeout_s < 3600:
+            raise ConfigError("queue_timeout_s must be in (0, 3600)", "use e.g. 30")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything ``ragcore.toml`` can set."""
 
@@ -205,6 +233,7 @@ class Settings:
     store: StoreConfig = field(default_factory=StoreConfig)
     index_explicit: bool = False  # [index] was given, so it must match an existing index
     sources: tuple[SourceSpec, ...] = ()  # [[sources]]: what ``ragcore sync`` keeps in step
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
@@ -225,12 +254,12 @@ class Settings:
             ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the file") from None
-        unknown = set(data) - {"index_dir", "index", "search", "store", "sources"}
+        unknown = set(data) - {"index_dir", "index", "search", "store", "sources", "serve"}
         if unknown:
             raise ConfigError(
                 f"{path}: unknown keys {sorted(unknown)}",
-                "top-level keys are index_dir, the tables [index], [search], [store] and the "
-                "array of tables [[sources]]",
+                "top-level keys are index_dir, the tables [index], [search], [store], [serve] "
+                "and the array of tables [[sources]]",
             )
         tables = data.get("sources", [])
         if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
@@ -248,6 +277,7 @@ class Settings:
             index=_build(IndexConfig, data.get("index", {}), path, "index"),
             search=_build(SearchConfig, data.get("search", {}), path, "search"),
             store=_build(StoreConfig, data.get("store", {}), path, "store"),
+            serve=_build(ServeSettings, data.get("serve", {}), path, "serve"),
             index_explicit="index" in data,
             sources=tuple(SourceSpec.from_table(t, str(path)) for t in tables),
         )

@@ -38,6 +38,7 @@ class Served:
     admin: str
     private_sources: frozenset[str]
     index_dir: Path
+    service: Any
 
 
 def _free_port() -> int:
@@ -79,7 +80,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     while not server.started:
         time.sleep(0.05)
     private_sources = frozenset((private / n).as_uri() for n in PRIVATE)
-    yield Served(f"http://127.0.0.1:{port}", staff, anonymous, admin, private_sources, idx)
+    yield Served(f"http://127.0.0.1:{port}", staff, anonymous, admin, private_sources, idx,
+                 service)  # fmt: skip
     server.should_exit = True
     thread.join(10)
     service.index.close()
@@ -130,7 +132,8 @@ def test_missing_wrong_and_revoked_keys(served: Served) -> None:
     [
         ({"query": "   "}, 400),
         ({"query": ""}, 422),
-        ({"query": "x" * 1_000_000}, 422),
+        ({"query": "x" * 1_000_000}, 413),
+        ({"query": "x" * 10_000}, 422),
         ({"query": "port", "k": 0}, 422),
         ({"query": "port", "k": 101}, 422),
         ({"query": "port", "k": "ten"}, 422),
@@ -153,7 +156,9 @@ def test_malformed_json_and_bad_questions(served: Served) -> None:
     assert broken.status_code == 422
     assert _post(served, "/v1/ask", {"question": "  "}, served.staff).status_code == 400
     huge = _post(served, "/v1/ask", {"question": "why " * 250_000}, served.staff)
-    assert huge.status_code == 422
+    assert huge.status_code == 413 and "max_body_kb" in huge.json()["detail"]
+    long = _post(served, "/v1/ask", {"question": "why " * 2_000}, served.staff)
+    assert long.status_code == 422 and "question" in long.text
 
 
 def test_ask_answers_in_the_cli_shape_and_streams(served: Served) -> None:
@@ -306,3 +311,32 @@ def test_the_chat_page_in_a_real_browser(served: Served, tmp_path: Path) -> None
         assert errors == [], errors
     finally:
         driver.quit()
+
+
+def test_a_busy_reader_queues_then_answers_503_while_searches_go_on(served: Served) -> None:
+    from dataclasses import replace
+
+    from ragcore.config import ServeSettings
+
+    service, config = served.service, served.service.config
+    short = ServeSettings(max_queue=0, queue_timeout_s=5.0)
+    service.config = replace(config, settings=replace(config.settings, serve=short))
+    service.reading.acquire()  # a generation in progress
+    try:
+        results: dict[str, httpx.Response] = {}
+        asking = threading.Thread(target=lambda: results.update(
+            ask=_post(served, "/v1/ask", {"question": "gateway port?"}, served.staff)))  # fmt: skip
+        asking.start()
+        t0 = time.monotonic()
+        assert (
+            _post(served, "/v1/search", {"query": "gateway port"}, served.staff).status_code == 200
+        )
+        assert time.monotonic() - t0 < 1.0  # searches do not wait for the reader
+        asking.join()
+        busy = results["ask"]
+        assert busy.status_code == 503 and int(busy.headers["Retry-After"]) >= 1
+        assert "busy" in busy.json()["detail"]
+    finally:
+        service.reading.release()
+        service.config = config
+    assert _post(served, "/v1/ask", {"question": "gateway port?"}, served.staff).status_code == 200

@@ -45,10 +45,22 @@ def create_app(config: ServeConfig, service: Service | None = None) -> FastAPI:
         body = {"detail": exc.message, "hint": exc.hint}
         return JSONResponse(body, status_code=STATUS.get(type(exc), 500))
 
+    limits = config.settings.serve
+    if limits.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(limits.cors_origins),
+                           allow_methods=["GET", "POST"], allow_headers=["*"])  # fmt: skip
+
     @app.middleware("http")
     async def _observe(request: Request, call_next: Any) -> Any:
         t0 = time.perf_counter()
-        response = await call_next(request)
+        size = request.headers.get("content-length", "0")
+        if not size.isdigit() or int(size) > limits.max_body_kb * 1024:
+            detail = f"the body is over [serve] max_body_kb = {limits.max_body_kb}"
+            response: Any = JSONResponse({"detail": detail}, status_code=413)
+        else:
+            response = await call_next(request)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         service.metrics.observe(request.method, path, response.status_code,

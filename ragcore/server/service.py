@@ -56,7 +56,10 @@ class Service:
         self.generator: Any = None
         self.load_error: str | None = None
         self.ready = threading.Event()
-        self.reading = threading.Lock()  # one generation at a time; others queue
+        limits = config.settings.serve
+        self.reading = threading.BoundedSemaphore(limits.max_running)
+        self.waiting = 0  # requests queued for the reader
+        self.queue_lock = threading.Lock()
         self.syncing = threading.Lock()
         self.jobs: dict[str, dict[str, Any]] = {}
 
@@ -82,10 +85,30 @@ class Service:
     def answer(self, question: str, groups: tuple[str, ...] | None, on_token: Any = None) -> Answer:
         retrieval = retrieve(self.index, question, self.config.ask, groups)
         generator = self.reader()
-        with self.reading:
+        with self._turn():
             answer = answer_retrieved(retrieval, generator, self.config.ask, on_token=on_token)
         self.metrics.answered(answer.abstained)
         return answer
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """A place among the running generations: wait in a bounded queue, or 503."""
+        limits = self.config.settings.serve
+        busy = {"Retry-After": str(max(1, round(limits.queue_timeout_s / 4)))}
+        with self.queue_lock:
+            if self.waiting >= limits.max_queue + limits.max_running:
+                raise HTTPException(503, "the reader is busy: too many questions queued", busy)
+            self.waiting += 1
+        try:
+            if not self.reading.acquire(timeout=limits.queue_timeout_s):
+                raise HTTPException(503, "the reader is busy: no turn within the time limit", busy)
+            try:
+                yield
+            finally:
+                self.reading.release()
+        finally:
+            with self.queue_lock:
+                self.waiting -= 1
 
     def start_sync(self) -> dict[str, Any]:
         sources = list(self.config.settings.sources)

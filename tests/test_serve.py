@@ -23,6 +23,7 @@ from ragcore.cli import main
 from ragcore.config import Settings
 from ragcore.server.chat import ChatMessage, standalone_question
 from ragcore.server.keys import KeyStore
+from ragcore.sources import SourceSpec
 
 pytestmark = pytest.mark.slow
 
@@ -62,14 +63,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         shutil.copy(DEMO / name, private / name)
     idx = root / "idx"
     with Index.open(idx, create=True) as index:
-        from ragcore.sources import SourceSpec
-
         index.ingest([SourceSpec(str(private), access=("staff",)), public], quiet=True)
     keys = KeyStore(idx)
     staff = keys.create("staff-bot", ("staff",), False)[1]
     anonymous = keys.create("public-bot", ("",), False)[1]
     admin = keys.create("ops", ("staff",), True)[1]
-    config = ServeConfig(Settings(index_dir=idx))
+    sources = (SourceSpec(str(private), access=("staff",)), SourceSpec(str(public)))
+    config = ServeConfig(Settings(index_dir=idx, sources=sources))
     service = Service(config)
     service.load()
     port = _free_port()
@@ -123,8 +123,6 @@ def test_missing_wrong_and_revoked_keys(served: Served) -> None:
     keys.revoke("temp")
     assert _post(served, "/v1/search", q, secret).status_code == 401
     assert _post(served, "/v1/sync", {}, served.staff).status_code == 403
-    synced = _post(served, "/v1/sync", {}, served.admin)  # admin, but no [[sources]] configured
-    assert synced.status_code == 400 and "[[sources]]" in synced.json()["detail"]
 
 
 @pytest.mark.parametrize(
@@ -340,3 +338,27 @@ def test_a_busy_reader_queues_then_answers_503_while_searches_go_on(served: Serv
         service.reading.release()
         service.config = config
     assert _post(served, "/v1/ask", {"question": "gateway port?"}, served.staff).status_code == 200
+
+
+def test_a_sync_runs_in_the_background_while_searches_are_answered(served: Served) -> None:
+    (served.index_dir.parent / "public" / "new-page.md").write_text(
+        "# Webhooks\n\nWebhook deliveries are retried 7 times over 24 hours.\n"
+    )
+    started = _post(served, "/v1/sync", {}, served.admin)
+    assert started.status_code == 202
+    job_id = started.json()["id"]
+    auth = {"Authorization": f"Bearer {served.admin}"}
+    searches = 0
+    while (job := httpx.get(f"{served.url}/v1/jobs/{job_id}", headers=auth).json())["status"] == (
+        "running"
+    ):
+        found = _post(served, "/v1/search", {"query": "password reset"}, served.staff)
+        assert found.status_code == 200
+        searches += 1
+    assert job["status"] == "done", job
+    assert job["report"]["added"] == 1 and job["report"]["unchanged"] == 10
+    hits = _post(served, "/v1/search", {"query": "webhook retries", "k": 1}, served.public)
+    assert "new-page.md" in hits.json()["hits"][0]["source"]
+    assert httpx.get(f"{served.url}/v1/jobs/nope", headers=auth).status_code == 404
+    assert httpx.get(f"{served.url}/v1/jobs/{job_id}", headers={
+        "Authorization": f"Bearer {served.staff}"}).status_code == 403  # fmt: skip

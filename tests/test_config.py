@@ -115,3 +115,11 @@ def test_whole_numbers_are_numbers_and_optional_settings_take_values(tmp_path: P
     path.write_text('[search]\nfusion = "rrf"\ndense_weight = 2\n[store]\nshard_number = 2\n')
     s = Settings.load(path)
     assert s.search.dense_weight == 2 and s.store.shard_number == 2
+
+
+def test_the_readme_configuration_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    start = readme.index("```toml\nindex_dir") + len("```toml\n")
+    (tmp_path / "ragcore.toml").write_text(readme[start : readme.index("```", start)])
+    s = Settings.load(tmp_path / "ragcore.toml")
+    assert s.serve.max_queue == 8 and s.store.lock_wait_s == 10 and s.search.rerank is False

@@ -1,0 +1,169 @@
+"""Load on ``ragcore serve`` over loopback: /v1/search with 1, 8 and 32 concurrent clients,
+/v1/ask with 1 and 4, against the same calls made in-process; optionally a soak with a sync
+started every minute. Run by hand; prints tables.
+
+    python benchmarks/serve_load.py --index IDX --queries queries.jsonl [--seconds 60]
+        [--ask-questions 8] [--soak 600 --soak-source DIR]
+
+``--queries``: one JSON object per line with a ``text`` (BEIR queries) or ``question`` field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from ragcore.config import Settings
+from ragcore.server.app import create_app
+from ragcore.server.service import ServeConfig, Service
+from ragcore.sources import SourceSpec
+
+out = Console()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def rss_mb() -> float:
+    with open(f"/proc/{os.getpid()}/status") as f:
+        line = next(x for x in f if x.startswith("VmRSS"))
+    return int(line.split()[1]) / 1024
+
+
+def serve(service: Service, config: ServeConfig) -> tuple[str, uvicorn.Server]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(config, service), host="127.0.0.1",
+                                           port=port, log_level="error"))  # fmt: skip
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server
+
+
+def hammer(url: str, path: str, bodies: list[dict], clients: int, seconds: float,
+           limit: int | None = None) -> dict[str, float]:  # fmt: skip
+    """``clients`` threads POST ``bodies`` (cycled) for ``seconds`` (or ``limit`` requests each)."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(seed: int) -> None:
+        rng = random.Random(seed)
+        with httpx.Client(timeout=120) as http:
+            done = 0
+            while time.monotonic() < stop and (limit is None or done < limit):
+                t0 = time.perf_counter()
+                try:
+                    ok = http.post(url + path, json=rng.choice(bodies)).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                with lock:
+                    latencies.append(time.perf_counter() - t0)
+                    errors[0] += not ok
+                done += 1
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    return {"n": len(latencies), "p50": 1000 * percentile(latencies, 0.5),
+            "p99": 1000 * percentile(latencies, 0.99), "rps": len(latencies) / wall,
+            "errors": errors[0]}  # fmt: skip
+
+
+def in_process(service: Service, queries: list[str], n: int = 200) -> float:
+    times = []
+    for q in queries[:n]:
+        t0 = time.perf_counter()
+        service.index.search(q, k=10)
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--index", type=Path, required=True)
+    ap.add_argument("--queries", type=Path, required=True)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--ask-questions", type=int, default=8, help="per client")
+    ap.add_argument("--soak", type=float, default=0, help="seconds of soak (0: none)")
+    ap.add_argument("--soak-source", type=Path, help="folder the soak re-syncs every minute")
+    args = ap.parse_args()
+    rows = [json.loads(line) for line in args.queries.read_text().splitlines() if line.strip()]
+    queries = [r.get("text") or r["question"] for r in rows]
+    sources = (SourceSpec(str(args.soak_source)),) if args.soak_source else ()
+    config = ServeConfig(Settings(index_dir=args.index, sources=sources))
+    service = Service(config)
+    t0 = time.perf_counter()
+    service.load()
+    out.print(f"models loaded in {time.perf_counter() - t0:.1f} s; "
+              f"{service.index.status().chunks} chunks")  # fmt: skip
+    url, server = serve(service, config)
+    base = in_process(service, queries)
+    table = Table(
+        title=f"POST /v1/search, {args.seconds:.0f} s each (in-process p50 {base:.1f} ms)"
+    )
+    for col in ("clients", "requests", "p50 ms", "p99 ms", "req/s", "errors"):
+        table.add_column(col, justify="right")
+    bodies = [{"query": q, "k": 10} for q in queries]
+    for clients in (1, 8, 32):
+        r = hammer(url, "/v1/search", bodies, clients, args.seconds)
+        table.add_row(str(clients), str(r["n"]), f"{r['p50']:.1f}", f"{r['p99']:.1f}",
+                      f"{r['rps']:.1f}", str(r["errors"]))  # fmt: skip
+    out.print(table)
+    ask = Table(title=f"POST /v1/ask, {args.ask_questions} questions per client")
+    for col in ("clients", "requests", "p50 ms", "p99 ms", "req/s", "errors"):
+        ask.add_column(col, justify="right")
+    questions = [{"question": q} for q in queries]
+    for clients in (1, 4):
+        r = hammer(url, "/v1/ask", questions, clients, 3600, limit=args.ask_questions)
+        ask.add_row(str(clients), str(r["n"]), f"{r['p50']:.0f}", f"{r['p99']:.0f}",
+                    f"{r['rps']:.2f}", str(r["errors"]))  # fmt: skip
+    out.print(ask)
+    if args.soak:
+        soak(url, service, bodies, args.soak)
+    server.should_exit = True
+
+
+def soak(url: str, service: Service, bodies: list[dict], seconds: float) -> None:
+    start_rss = rss_mb()
+    results: dict[str, float] = {}
+    loader = threading.Thread(target=lambda: results.update(hammer(url, "/v1/search", bodies, 4,
+                                                                   seconds)))  # fmt: skip
+    loader.start()
+    syncs, t0 = 0, time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        if not service.syncing.locked():
+            service.start_sync()
+            syncs += 1
+        time.sleep(60)
+    loader.join()
+    growth = 100 * (rss_mb() - start_rss) / start_rss
+    failed = [j for j in service.jobs.values() if j["status"] == "failed"]
+    out.print(f"soak {seconds:.0f} s: {results['n']:.0f} searches, {results['errors']:.0f} failed, "
+              f"p99 {results['p99']:.0f} ms; {syncs} syncs ({len(failed)} failed); RSS "
+              f"{start_rss:.0f} -> {rss_mb():.0f} MB ({growth:+.1f}%)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

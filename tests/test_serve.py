@@ -29,6 +29,7 @@ pytestmark = pytest.mark.slow
 
 DEMO = Path(str(files("ragcore") / "demo_docs"))
 PRIVATE = ("authentication.md", "gateway.md", "security-policy.txt")  # shared with staff
+SALES = ("billing-and-plans.md",)  # shared with sales
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Served:
     public: str
     admin: str
     private_sources: frozenset[str]
+    sales_sources: frozenset[str]
     index_dir: Path
     service: Any
 
@@ -58,17 +60,22 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("serve")
     private, public = root / "private", root / "public"
     private.mkdir()
-    shutil.copytree(DEMO, public, ignore=shutil.ignore_patterns(*PRIVATE))
+    sales = root / "sales"
+    sales.mkdir()
+    shutil.copytree(DEMO, public, ignore=shutil.ignore_patterns(*PRIVATE, *SALES))
     for name in PRIVATE:
         shutil.copy(DEMO / name, private / name)
+    for name in SALES:
+        shutil.copy(DEMO / name, sales / name)
     idx = root / "idx"
+    sources = (SourceSpec(str(private), access=("staff",)), SourceSpec(str(public)),
+               SourceSpec(str(sales), access=("sales",)))  # fmt: skip
     with Index.open(idx, create=True) as index:
-        index.ingest([SourceSpec(str(private), access=("staff",)), public], quiet=True)
+        index.ingest(list(sources), quiet=True)
     keys = KeyStore(idx)
     staff = keys.create("staff-bot", ("staff",), False)[1]
     anonymous = keys.create("public-bot", ("",), False)[1]
     admin = keys.create("ops", ("staff",), True)[1]
-    sources = (SourceSpec(str(private), access=("staff",)), SourceSpec(str(public)))
     config = ServeConfig(Settings(index_dir=idx, sources=sources))
     service = Service(config)
     service.load()
@@ -80,8 +87,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     while not server.started:
         time.sleep(0.05)
     private_sources = frozenset((private / n).as_uri() for n in PRIVATE)
-    yield Served(f"http://127.0.0.1:{port}", staff, anonymous, admin, private_sources, idx,
-                 service)  # fmt: skip
+    sales_sources = frozenset((sales / n).as_uri() for n in SALES)
+    yield Served(f"http://127.0.0.1:{port}", staff, anonymous, admin, private_sources,
+                 sales_sources, idx, service)  # fmt: skip
     server.should_exit = True
     thread.join(10)
     service.index.close()
@@ -197,13 +205,33 @@ def test_the_official_openai_client_works_unchanged(served: Served) -> None:
     assert not {c["source"] for c in other.model_extra["citations"]} & served.private_sources
 
 
-def test_tenant_isolation_over_random_queries(served: Served) -> None:
+def test_tenant_isolation_over_random_keys_and_queries(served: Served) -> None:
+    """Random keys over {staff, sales}, random queries: no hit, passage or citation from a
+    document outside the key's groups, through search, ask and chat."""
+    from openai import OpenAI
+
     rng = random.Random(11)
-    words = "gateway admin port password reset token rate limit security policy key rotation"
-    for _ in range(12):
-        query = " ".join(rng.sample(words.split(), 3))
-        hits = _post(served, "/v1/search", {"query": query, "k": 50}, served.public).json()["hits"]
-        assert not {h["source"] for h in hits} & served.private_sources, query
+    words = ["gateway", "admin", "port", "password", "reset", "token", "plan", "price",
+             "invoice", "enterprise", "seats", "security", "policy", "key", "rotation"]  # fmt: skip
+    store = KeyStore(served.index_dir)
+    for case in range(6):
+        groups = tuple(g for g in ("staff", "sales") if rng.random() < 0.5)
+        _, secret = store.create(f"case-{case}", groups or ("",), False)
+        hidden = (set() if "staff" in groups else set(served.private_sources)) | (
+            set() if "sales" in groups else set(served.sales_sources))  # fmt: skip
+        for _ in range(8):
+            query = " ".join(rng.sample(words, 3))
+            body = {"query": query, "k": 50}
+            hits = _post(served, "/v1/search", body, secret).json()["hits"]
+            assert hits and not {h["source"] for h in hits} & hidden, (groups, query)
+        answer = _post(served, "/v1/ask", {"question": query + "?"}, secret).json()
+        assert not {h["source"] for h in answer["hits"]} & hidden, (groups, query)
+        client = OpenAI(base_url=served.url + "/v1", api_key=secret)
+        reply = client.chat.completions.create(
+            model="ragcore", messages=[{"role": "user", "content": query + "?"}]
+        )
+        assert not {c["source"] for c in reply.model_extra["citations"]} & hidden
+        store.revoke(f"case-{case}")
 
 
 def test_status_and_metrics(served: Served) -> None:

@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ragcore.config import Settings
+from ragcore.progress import quiet_libraries
 from ragcore.server.app import create_app
 from ragcore.server.service import ServeConfig, Service
 from ragcore.sources import SourceSpec
@@ -166,4 +167,5 @@ def soak(url: str, service: Service, bodies: list[dict], seconds: float) -> None
 
 
 if __name__ == "__main__":
-    main()
+    with quiet_libraries():
+        main()

@@ -210,11 +210,13 @@ class Index:
         quiet: bool = False,
         dry_run: bool = False,
         batch_chunks: int = 256,
+        progress: Progress | None = None,
     ) -> SyncReport:
         """Sync each source (a path or URL, a ``SourceSpec``, or any connector) into the index:
         added, changed and deleted documents are applied; unchanged ones are skipped by their
         change token. A source that fails as a whole is reported in ``skipped`` and keeps what
-        the index held for it; the other sources are still synced."""
+        the index held for it; the other sources are still synced. ``progress``: where to
+        report it (default: bars, or lines when stderr is not a terminal, unless ``quiet``)."""
         connectors = [
             open_source(str(s) if isinstance(s, Path) else s)
             if isinstance(s, (str, Path, SourceSpec))
@@ -231,7 +233,7 @@ class Index:
             batch_chunks=batch_chunks,
         )
         report = SyncReport()
-        with self.writing(), Progress(quiet=quiet) as progress:
+        with self.writing(), progress or Progress(quiet=quiet) as progress:
             if not dry_run:
                 self._mark_damage()
             for connector in connectors:

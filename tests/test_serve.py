@@ -385,6 +385,7 @@ def test_a_sync_runs_in_the_background_while_searches_are_answered(served: Serve
         searches += 1
     assert job["status"] == "done", job
     assert job["report"]["added"] == 1 and job["report"]["unchanged"] == 10
+    assert job["progress"]["reading"] == {"done": 1, "total": 1}  # the one new page
     hits = _post(served, "/v1/search", {"query": "webhook retries", "k": 1}, served.public)
     assert "new-page.md" in hits.json()["hits"][0]["source"]
     assert httpx.get(f"{served.url}/v1/jobs/nope", headers=auth).status_code == 404

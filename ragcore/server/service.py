@@ -25,6 +25,7 @@ from ragcore.errors import (
 )
 from ragcore.index import Index
 from ragcore.plugins import DEFAULT_GENERATOR, load_generator
+from ragcore.progress import Progress
 from ragcore.server.keys import KeyStore
 from ragcore.server.metrics import Metrics
 from ragcore.types import Answer
@@ -42,6 +43,33 @@ class ServeConfig:
     model: str | None = None
     adapter: str | None = None
     ask: AskConfig = field(default_factory=AskConfig)
+
+
+class JobProgress(Progress):
+    """A sync job's progress, kept in its job record for ``GET /v1/jobs/{id}``."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        super().__init__(quiet=True)
+        self.job = job
+        self.tasks: list[list[Any]] = []  # [description, done, total]
+
+    def task(self, description: str, total: int | None = None) -> Any:
+        self.tasks.append([description, 0, total])
+        self._publish()
+        return len(self.tasks) - 1
+
+    def advance(self, task: Any, n: int = 1) -> None:
+        if task is not None:
+            self.tasks[task][1] += n
+            self._publish()
+
+    def update(self, task: Any, **kwargs: Any) -> None:
+        if task is not None and "total" in kwargs:
+            self.tasks[task][2] = kwargs["total"]
+            self._publish()
+
+    def _publish(self) -> None:
+        self.job["progress"] = {d: {"done": n, "total": t} for d, n, t in self.tasks}
 
 
 class Service:
@@ -121,7 +149,7 @@ class Service:
 
         def run() -> None:
             try:
-                report = self.index.ingest(sources, quiet=True)
+                report = self.index.ingest(sources, progress=JobProgress(job))
                 job.update(status="done", report=report.to_json())
             except RagcoreError as exc:
                 job.update(status="failed", error=exc.message)

@@ -35,6 +35,38 @@ class AskRequest(BaseModel):
     stream: bool = False
 
 
+class Observe:
+    """Plain ASGI middleware (Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per
+    request): refuses bodies over the limit with 413, and times every request per route."""
+
+    def __init__(self, app: Any, service: Service, max_body: int) -> None:
+        self.app, self.service, self.max_body = app, service, max_body
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        status = [500]
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        size = dict(scope["headers"]).get(b"content-length", b"0")
+        try:
+            if not size.isdigit() or int(size) > self.max_body:
+                detail = f"the body is over [serve] max_body_kb = {self.max_body // 1024}"
+                await JSONResponse({"detail": detail}, status_code=413)(scope, receive, sending)
+            else:
+                await self.app(scope, receive, sending)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            self.service.metrics.observe(scope["method"], path, status[0],
+                                         time.perf_counter() - t0)  # fmt: skip
+
+
 def create_app(config: ServeConfig, service: Service | None = None) -> FastAPI:
     service = service or Service(config)
     app = FastAPI(title="ragcore", version="1", description=__doc__)
@@ -52,20 +84,7 @@ def create_app(config: ServeConfig, service: Service | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=list(limits.cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=["*"])  # fmt: skip
 
-    @app.middleware("http")
-    async def _observe(request: Request, call_next: Any) -> Any:
-        t0 = time.perf_counter()
-        size = request.headers.get("content-length", "0")
-        if not size.isdigit() or int(size) > limits.max_body_kb * 1024:
-            detail = f"the body is over [serve] max_body_kb = {limits.max_body_kb}"
-            response: Any = JSONResponse({"detail": detail}, status_code=413)
-        else:
-            response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        service.metrics.observe(request.method, path, response.status_code,
-                                time.perf_counter() - t0)  # fmt: skip
-        return response
+    app.add_middleware(Observe, service=service, max_body=limits.max_body_kb * 1024)
 
     def caller(request: Request) -> ApiKey | None:
         """The request's key (None when the server has no keys: loopback, owner's view)."""

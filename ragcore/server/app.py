@@ -17,7 +17,7 @@ from ragcore.errors import (
     RagcoreError,
 )
 from ragcore.server.chat import add_chat_routes
-from ragcore.server.keys import ApiKey
+from ragcore.server.keys import ApiKey, groups_of
 from ragcore.server.service import MAX_K, MAX_QUESTION, STATUS, ServeConfig, Service, sse, streamed
 
 
@@ -83,8 +83,16 @@ def create_app(config: ServeConfig, service: Service | None = None) -> FastAPI:
 
         app.add_middleware(CORSMiddleware, allow_origins=list(limits.cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=["*"])  # fmt: skip
-
     app.add_middleware(Observe, service=service, max_body=limits.max_body_kb * 1024)
+    caller, admin = _auth(service)
+    _ops_routes(app, service)
+    _v1_routes(app, service, caller, admin)
+    add_chat_routes(app, service, caller)
+    return app
+
+
+def _auth(service: Service) -> tuple[Any, Any]:
+    """The dependencies that give a route its caller's key, and an admin's."""
 
     def caller(request: Request) -> ApiKey | None:
         """The request's key (None when the server has no keys: loopback, owner's view)."""
@@ -92,14 +100,12 @@ def create_app(config: ServeConfig, service: Service | None = None) -> FastAPI:
             return None
         header = request.headers.get("authorization", "")
         scheme, _, secret = header.partition(" ")
+        challenge = {"WWW-Authenticate": "Bearer"}
         if scheme.lower() != "bearer" or not secret:
-            raise HTTPException(401, "send Authorization: Bearer KEY",
-                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+            raise HTTPException(401, "send Authorization: Bearer KEY", headers=challenge)
         key = service.keys.lookup(secret.strip())
         if key is None:
-            raise HTTPException(
-                401, "unknown or revoked key", headers={"WWW-Authenticate": "Bearer"}
-            )
+            raise HTTPException(401, "unknown or revoked key", headers=challenge)
         return key
 
     Caller = Annotated[ApiKey | None, Depends(caller)]
@@ -109,14 +115,10 @@ def create_app(config: ServeConfig, service: Service | None = None) -> FastAPI:
             raise HTTPException(403, f"key {key.name!r} is not an admin key")
         return key
 
-    Admin = Annotated[ApiKey | None, Depends(admin)]
+    return Caller, Annotated[ApiKey | None, Depends(admin)]
 
-    def groups_of(key: ApiKey | None) -> tuple[str, ...] | None:
-        return None if key is None else key.groups
 
-    app.state.groups_of = groups_of
-    app.state.caller = Caller
-
+def _ops_routes(app: FastAPI, service: Service) -> None:
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -128,6 +130,19 @@ def create_app(config: ServeConfig, service: Service | None = None) -> FastAPI:
                 "reader_error": service.load_error}  # fmt: skip
         return JSONResponse(body, status_code=200 if ready else 503)
 
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> str:
+        documents, chunks = service.index.ledger.counts()
+        return service.metrics.render(documents, chunks)
+
+    page = Path(str(files("ragcore.server") / "static" / "index.html"))
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def chat_page() -> str:
+        return page.read_text(encoding="utf-8")
+
+
+def _v1_routes(app: FastAPI, service: Service, Caller: Any, Admin: Any) -> None:
     @app.get("/v1/status")
     def status(_: Caller) -> dict[str, Any]:
         return service.index.status().to_json() | {"ready": service.ready.is_set()}
@@ -165,17 +180,3 @@ def create_app(config: ServeConfig, service: Service | None = None) -> FastAPI:
         if job_id not in service.jobs:
             raise HTTPException(404, f"no job {job_id}")
         return service.jobs[job_id]
-
-    @app.get("/metrics", response_class=PlainTextResponse)
-    def metrics() -> str:
-        documents, chunks = service.index.ledger.counts()
-        return service.metrics.render(documents, chunks)
-
-    page = Path(str(files("ragcore.server") / "static" / "index.html"))
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def chat_page() -> str:
-        return page.read_text(encoding="utf-8")
-
-    add_chat_routes(app, service)
-    return app

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragcore.errors import ConfigError
+from ragcore.server.keys import groups_of
 from ragcore.server.service import MAX_QUESTION, Service, streamed
 from ragcore.types import Answer
 
@@ -59,8 +60,8 @@ def citations_of(answer: Answer) -> list[dict[str, Any]]:
     return [c.to_json() | {"text": answer.hits[c.n - 1].chunk.text} for c in answer.citations]
 
 
-def add_chat_routes(app: FastAPI, service: Service) -> None:
-    caller, groups_of = app.state.caller, app.state.groups_of
+def add_chat_routes(app: FastAPI, service: Service, caller: Any) -> None:
+    """``caller``: the dependency (an ``Annotated`` type) that gives the request's key."""
 
     @app.post("/v1/chat/completions", response_model=None)
     def chat(req: ChatRequest, key: caller) -> Any:  # type: ignore[valid-type]

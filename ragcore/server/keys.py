@@ -39,6 +39,11 @@ class ApiKey:
                 "created": created}  # fmt: skip
 
 
+def groups_of(key: ApiKey | None) -> tuple[str, ...] | None:
+    """The groups a request searches with: its key's (None without keys: no access check)."""
+    return None if key is None else key.groups
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ragcore.ledger import Ledger
-from ragcore.store.base import VectorStore
+from ragcore.store.base import VectorStore, records
 
 
 @dataclass(frozen=True)
@@ -57,14 +57,9 @@ class IndexCheck:
 
 
 def stored_points(store: VectorStore, batch: int = 512) -> dict[str, str]:
-    """Every point id in the store with the ``doc_id`` its payload names."""
-    found: dict[str, str] = {}
-    offset: Any = None
-    while True:
-        records, offset = store.scroll(batch, offset, read_vectors=True)
-        found.update((r.id, str(r.payload.get("doc_id", ""))) for r in records)
-        if offset is None:
-            return found
+    """Every point id in the store with the ``doc_id`` its payload names (vectors are read
+    too, so that a damaged vector file is found)."""
+    return {r.id: str(r.payload.get("doc_id", "")) for r in records(store, batch, True)}
 
 
 def inspect(store: VectorStore, ledger: Ledger) -> IndexCheck:

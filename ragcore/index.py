@@ -33,7 +33,7 @@ from ragcore.search import SearchResult, chunk_from_payload, explain_no_hits, ru
 from ragcore.sources import SourceAccess, SourceSpec, open_source
 from ragcore.sparse import Bm25Encoder
 from ragcore.store import VectorStore, open_store
-from ragcore.store.base import FilterValue
+from ragcore.store.base import FilterValue, records
 from ragcore.sync import Syncer, SyncReport
 from ragcore.types import Chunk
 
@@ -332,18 +332,13 @@ class Index:
             groups,
         )
         if not result.hits:  # why, when the reason is one the user can fix
-            explain_no_hits(self.store, self.ledger.counts()[1], str(self.directory), filters)
+            explain_no_hits(self.store, self.ledger, str(self.directory), filters)
         return result
 
     def chunks(self, batch: int = 256) -> Iterator[Chunk]:
         """Every indexed chunk, in id order (stable across calls on an unchanged index)."""
-        offset: Any = None
-        while True:
-            records, offset = self.store.scroll(batch, offset)
-            for r in records:
-                yield chunk_from_payload(r.id, r.payload)
-            if offset is None:
-                return
+        for r in records(self.store, batch):
+            yield chunk_from_payload(r.id, r.payload)
 
     def status(self) -> IndexStatus:
         documents, chunks = self.ledger.counts()

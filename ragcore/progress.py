@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -66,15 +66,25 @@ LINE_INTERVAL_S = 5.0  # between progress lines when stderr is not a terminal
 class Progress:
     """Bars on a terminal; on a log file or pipe (stderr not a TTY), one plain line every
     ``interval`` seconds and one at the end, so a long ingest under cron or CI shows it is
-    alive. Either way it writes to stderr, leaving stdout to the command's result."""
+    alive. Either way it writes to stderr, leaving stdout to the command's result.
+    ``report``: instead of drawing, hand the tasks (``{description: (done, total)}``) to it on
+    every change (a server's sync job keeps them for its status route)."""
 
-    def __init__(self, quiet: bool = False, interval: float = LINE_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        quiet: bool = False,
+        interval: float = LINE_INTERVAL_S,
+        report: Callable[[dict[str, tuple[int, int | None]]], None] | None = None,
+    ) -> None:
         self._bar: Any = None
         self._lines: _Lines | None = None
+        if report is not None:
+            self._lines = _Lines(0.0, report)
+            return
         if quiet:
             return
         if not sys.stderr.isatty():
-            self._lines = _Lines(interval)
+            self._lines = _Lines(interval, _line_printer())
             return
         from rich.console import Console
         from rich.progress import (
@@ -138,10 +148,12 @@ class Progress:
 
 
 class _Lines:
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
+    """The tasks' counts, handed to ``report`` at most every ``interval`` seconds."""
+
+    def __init__(self, interval: float, report: Callable[[dict[str, Any]], None]) -> None:
+        self.interval, self.report = interval, report
         self.tasks: list[list[Any]] = []  # [description, done, total]
-        self.start = self.last = time.monotonic()
+        self.last = time.monotonic()
 
     def add(self, description: str, total: int | None) -> int:
         self.tasks.append([description, 0, total])
@@ -153,5 +165,16 @@ class _Lines:
 
     def emit(self) -> None:
         self.last = time.monotonic()
-        parts = [f"{d} {n}/{t}" if t else f"{d} {n}" for d, n, t in self.tasks]
-        print(f"{'; '.join(parts)} ({self.last - self.start:.0f} s)", file=sys.stderr, flush=True)
+        self.report({d: (n, t) for d, n, t in self.tasks})
+
+
+def _line_printer() -> Callable[[dict[str, tuple[int, int | None]]], None]:
+    """Prints the tasks as one line on stderr, with the seconds since it was made."""
+    start = time.monotonic()
+
+    def print_line(tasks: dict[str, tuple[int, int | None]]) -> None:
+        parts = [f"{d} {n}/{t}" if t else f"{d} {n}" for d, (n, t) in tasks.items()]
+        seconds = time.monotonic() - start
+        print(f"{'; '.join(parts)} ({seconds:.0f} s)", file=sys.stderr, flush=True)
+
+    return print_line

@@ -41,9 +41,10 @@ def repair(index: Index, *, quiet: bool = False) -> tuple[IndexCheck, SyncReport
             for scope, value in index.ledger.meta_with_prefix(SOURCE_SPEC_KEY).items()
         }
         damaged = [d.source for d in found.damaged] + sorted(index.ledger.pending().values())
-        scopes = scopes_of(damaged, list(specs))
-        uncovered = tuple(s for s in damaged if not scopes_of([s], list(specs)))
-        report = index.ingest([specs[s] for s in sorted(scopes)], quiet=quiet)
+        covering = {source: scopes_of([source], list(specs)) for source in damaged}
+        scopes = sorted(set().union(*covering.values()))
+        uncovered = tuple(source for source, found_in in covering.items() if not found_in)
+        report = index.ingest([specs[s] for s in scopes], quiet=quiet)
         return found, report, uncovered
 
 

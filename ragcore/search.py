@@ -11,6 +11,7 @@ from typing import Any
 from ragcore.config import RerankFusion, SearchConfig, SearchMode
 from ragcore.errors import ConfigError, EmptyIndexError, StoreError
 from ragcore.fusion import reciprocal_rank_fusion
+from ragcore.ledger import Ledger
 from ragcore.protocols import Embedder, Reranker
 from ragcore.sparse import Bm25Encoder
 from ragcore.store.base import (
@@ -19,6 +20,7 @@ from ragcore.store.base import (
     ScoredPoint,
     StoreQuery,
     VectorStore,
+    records,
 )
 from ragcore.types import Chunk, Hit
 
@@ -190,18 +192,9 @@ FIELD_SCAN_LIMIT = 10_000  # chunks read to tell a misspelt filter key from a ra
 
 def unknown_filter_keys(store: VectorStore, keys: Collection[str]) -> tuple[list[str], set[str]]:
     """The filter ``keys`` that no chunk's payload holds, and the metadata keys seen (read
-    when a filtered search found nothing; an index over ``FIELD_SCAN_LIMIT`` chunks is not
-    read, and no key is called unknown)."""
-    if store.count() > FIELD_SCAN_LIMIT:
-        return [], set()
-    seen: set[str] = set()
-    offset: Any = None
-    while True:
-        records, offset = store.scroll(512, offset)
-        for r in records:
-            seen.update(r.payload.get("metadata", {}) or {})
-        if offset is None:
-            break
+    when a filtered search found nothing; the caller skips an index over
+    ``FIELD_SCAN_LIMIT`` chunks)."""
+    seen = {key for r in records(store) for key in r.payload.get("metadata", {}) or {}}
     unknown = [
         k for k in keys if k not in TOP_LEVEL_KEYS and k.removeprefix("metadata.") not in seen
     ]
@@ -209,12 +202,13 @@ def unknown_filter_keys(store: VectorStore, keys: Collection[str]) -> tuple[list
 
 
 def explain_no_hits(
-    store: VectorStore, ledger_chunks: int, where: str, filters: Mapping[str, FilterValue] | None
+    store: VectorStore, ledger: Ledger, where: str, filters: Mapping[str, FilterValue] | None
 ) -> None:
     """Raise the error a search with no hits owes its user, if one fits: an empty index, a
     store that lost what the ledger lists, a filter key no chunk has."""
-    if store.count() == 0:
-        if ledger_chunks:
+    points = store.count()
+    if points == 0:
+        if ledger_chunks := ledger.counts()[1]:
             raise StoreError(
                 f"the index at {where} lists {ledger_chunks} chunks but its store holds none: "
                 "the shard was deleted or damaged",
@@ -223,7 +217,7 @@ def explain_no_hits(
         raise EmptyIndexError(
             f"the index at {where} holds no chunks", "ingest documents first: ragcore ingest PATH"
         )
-    if filters:
+    if filters and points <= FIELD_SCAN_LIMIT:
         unknown, seen = unknown_filter_keys(store, filters)
         if unknown:
             raise ConfigError(

@@ -45,33 +45,6 @@ class ServeConfig:
     ask: AskConfig = field(default_factory=AskConfig)
 
 
-class JobProgress(Progress):
-    """A sync job's progress, kept in its job record for ``GET /v1/jobs/{id}``."""
-
-    def __init__(self, job: dict[str, Any]) -> None:
-        super().__init__(quiet=True)
-        self.job = job
-        self.tasks: list[list[Any]] = []  # [description, done, total]
-
-    def task(self, description: str, total: int | None = None) -> Any:
-        self.tasks.append([description, 0, total])
-        self._publish()
-        return len(self.tasks) - 1
-
-    def advance(self, task: Any, n: int = 1) -> None:
-        if task is not None:
-            self.tasks[task][1] += n
-            self._publish()
-
-    def update(self, task: Any, **kwargs: Any) -> None:
-        if task is not None and "total" in kwargs:
-            self.tasks[task][2] = kwargs["total"]
-            self._publish()
-
-    def _publish(self) -> None:
-        self.job["progress"] = {d: {"done": n, "total": t} for d, n, t in self.tasks}
-
-
 class Service:
     """What the routes share: the index, the reader, the keys, the counters, the sync jobs."""
 
@@ -149,7 +122,9 @@ class Service:
 
         def run() -> None:
             try:
-                report = self.index.ingest(sources, progress=JobProgress(job))
+                progress = Progress(report=lambda tasks: job.update(progress={
+                    d: {"done": n, "total": t} for d, (n, t) in tasks.items()}))  # fmt: skip
+                report = self.index.ingest(sources, progress=progress)
                 job.update(status="done", report=report.to_json())
             except RagcoreError as exc:
                 job.update(status="failed", error=exc.message)

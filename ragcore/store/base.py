@@ -7,7 +7,7 @@ modifier) and a payload ``{doc_id, source, access, text, start, end, heading_pat
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -69,6 +69,16 @@ class StoreQuery:
     def __post_init__(self) -> None:
         if self.dense is None and self.sparse is None:
             raise ValueError("StoreQuery needs a dense vector, a sparse vector, or both")
+
+
+def records(store: VectorStore, batch: int = 512, read_vectors: bool = False) -> Iterator[Record]:
+    """Every stored chunk, in id order: ``scroll`` page after page."""
+    offset: Any = None
+    while True:
+        page, offset = store.scroll(batch, offset, read_vectors=read_vectors)
+        yield from page
+        if offset is None:
+            return
 
 
 def payload_key(key: str) -> str:

@@ -98,7 +98,9 @@ def detect_encoding(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(sample) - 3 and len(data) > SAMPLE:
             return "utf-8"  # a character cut at the sample's end
-    return "cp1252"
+    if _is_text(sample.decode("cp1252", errors="replace")):
+        return "cp1252"
+    return _utf16_of_other_scripts(data) or "cp1252"  # else cp1252 fails the text test
 
 
 def decode_text(data: bytes) -> str:
@@ -108,8 +110,6 @@ def decode_text(data: bytes) -> str:
     # errors="replace": an invalid byte past the sample, or one of cp1252's five undefined
     # bytes, becomes U+FFFD, which the text test counts against the file
     text = body.decode(encoding.removesuffix("-sig"), errors="replace")
-    if encoding == "cp1252" and not _is_text(text) and (utf16 := _utf16_of_other_scripts(data)):
-        text = data.decode(utf16)
     if not _is_text(text):
         raise SourceError(f"not text: mostly control characters as {encoding}", _HINT)
     return text

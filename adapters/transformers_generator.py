@@ -7,29 +7,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ragcore.adapters.reader.tokens import chat_prompt_ids
+
 from ragcore.errors import PluginError
-
-
-def chat_prompt_ids(tokenizer: Any, messages: Sequence[dict[str, str]]) -> list[int]:
-    """Token ids of ``messages`` through the tokenizer's chat template, ready for the reply
-    (transformers returns a list or an encoding depending on its version)."""
-    ids = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True)
-    return ids if isinstance(ids, list) else list(ids["input_ids"])
-
-
-def left_padded(sequences: Sequence[Sequence[int]], pad: int) -> tuple[Any, Any, Any]:
-    """(ids, attention mask, position ids) of a left-padded batch: every sequence ends at the
-    last position, and position ids skip the padding, so each sequence sees the positions it
-    would see alone."""
-    import torch
-
-    width = max(map(len, sequences))
-    ids = torch.full((len(sequences), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, seq in enumerate(sequences):
-        ids[row, width - len(seq) :] = torch.tensor(list(seq), dtype=torch.long)
-        mask[row, width - len(seq) :] = 1
-    return ids, mask, (mask.cumsum(-1) - 1).clamp(min=0)
 
 
 class TransformersGenerator:
@@ -112,14 +92,14 @@ def transformers_model(path: str | Path, threads: int | None = None) -> Any:
     """The ``transformers`` plugin: any local model folder. A folder with a
     ``reader_config.json`` (e.g. a merged adapter export) reads with span-constrained,
     calibrated decoding; any other generates freely."""
-    from ragcore.adapters.decoding import READER_CONFIG_FILE, ReaderConfig
-    from ragcore.adapters.registry import ReaderGenerator
+    from ragcore.adapters.reader.decoding import READER_CONFIG_FILE, ReaderConfig
+    from ragcore.adapters.reader.registry import ReaderGenerator
 
     plain = TransformersGenerator(path, threads=threads)
     if not (plain.path / READER_CONFIG_FILE).is_file():
         return plain
-    from ragcore.adapters.abstain_head import AbstainHead
-    from ragcore.adapters.verifier import AnswerVerifier
+    from ragcore.adapters.reader.abstain_head import AbstainHead
+    from ragcore.adapters.reader.verifier import AnswerVerifier
 
     config, head = ReaderConfig.load(plain.path), AbstainHead.load(plain.path)
     verifier = AnswerVerifier.load(plain.path)
@@ -132,8 +112,8 @@ def SmolLM2(adapter: str | Path | None = "default", threads: int | None = None) 
     """The ``smollm2-135m-instruct`` plugin: the packaged base (converted once to
     safetensors) with a reader adapter, the shipped one by default; ``adapter=None`` or
     ``"none"`` gives the bare base model."""
-    from ragcore.adapters.base_model import BASE_NAME, base_model_dir
-    from ragcore.adapters.registry import DEFAULT_ADAPTER, AdapterRegistry
+    from ragcore.adapters.reader.base_model import BASE_NAME, base_model_dir
+    from ragcore.adapters.reader.registry import DEFAULT_ADAPTER, AdapterRegistry
 
     if threads:
         import torch

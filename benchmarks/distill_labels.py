@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ragcore.adapters.distill import (
+from ragcore.adapters.training.distill import (
     DistillConfig,
     DistillLabel,
     Unverified,
@@ -33,11 +33,11 @@ from ragcore.adapters.distill import (
     distill_labels,
 )
 from ragcore.adapters.transformers_generator import SmolLM2
-from ragcore.evals.squad import contains_span, token_f1
-from ragcore.evals.squad_data import SquadParagraphs, load_squad, split_articles
+from ragcore.evals.data.squad import SquadParagraphs, load_squad, split_articles
 from rich.console import Console
 from rich.table import Table
 
+from ragcore.answer_match import contains_span, token_f1
 from ragcore.index import Index
 from ragcore.prompting import parse_reply
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from ragcore.adapters.base_model import BASE_NAME, base_model_dir
-from ragcore.adapters.registry import DEFAULT_ADAPTER, AdapterRegistry, merge_adapter
+from ragcore.adapters.reader.base_model import BASE_NAME, base_model_dir
+from ragcore.adapters.reader.registry import DEFAULT_ADAPTER, AdapterRegistry, merge_adapter
 from ragcore.adapters.transformers_generator import TransformersGenerator, transformers_model
 from rich.console import Console
 from rich.table import Table

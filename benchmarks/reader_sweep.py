@@ -17,20 +17,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-from ragcore.adapters.abstain_head import roc_auc
-from ragcore.adapters.base_model import BASE_NAME, base_model_dir
-from ragcore.adapters.calibration import answer_f1, operating_point, readings
-from ragcore.adapters.decoding import AbstainScore
-from ragcore.adapters.registry import AdapterRegistry
-from ragcore.adapters.training import read_card
-from ragcore.evals.squad_data import load_squad, split_articles
+from ragcore.adapters.reader.abstain_head import roc_auc
+from ragcore.adapters.reader.base_model import BASE_NAME, base_model_dir
+from ragcore.adapters.reader.card import read_card
+from ragcore.adapters.reader.decoding import AbstainScore
+from ragcore.adapters.reader.registry import AdapterRegistry
+from ragcore.adapters.training.calibration import answer_f1, operating_point, readings
+from ragcore.evals.data.squad import load_squad, split_articles
 from rich.console import Console
 from rich.table import Table
-
-from ragcore.cli_adapters import add_adapters_parser, cmd_adapters
 
 TRAIN_FLAGS = ("epochs", "rank", "lr", "batch_size", "grad_accum", "distractor_rate")
 TRAIN_FLAGS += ("drop_gold_rate", "seed", "max_examples")
@@ -106,10 +106,8 @@ def main() -> None:
             if key not in TRAIN_FLAGS:
                 raise SystemExit(f"unknown train flag {key}; known: {TRAIN_FLAGS}")
             argv += [f"--{key.replace('_', '-')}", str(value)]
-        parser = argparse.ArgumentParser()
-        add_adapters_parser(parser.add_subparsers(dest="command"))
-        started = time.perf_counter()
-        cmd_adapters(parser.parse_args(argv))
+        started = time.perf_counter()  # the command itself, in its own process
+        subprocess.run([sys.executable, "-m", "ragcore.cli", *argv], check=True)
         train_s = time.perf_counter() - started
         row = evaluate(name, args.out / name, args, console)
         row["train_and_calibrate_seconds"] = round(train_s, 1)

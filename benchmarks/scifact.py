@@ -17,9 +17,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from ragcore.evals.beir import BeirDataset
-from ragcore.evals.ndcg import ndcg_at_k
-from ragcore.evals.recall import recall_at_k
+from ragcore.evals.data.beir import BeirDataset
+from ragcore.evals.metrics.ndcg import ndcg_at_k
+from ragcore.evals.metrics.recall import recall_at_k
 from ragcore.evals.retrieval_eval import doc_ranking as beir_doc_ranking
 from rich.console import Console
 from rich.table import Table

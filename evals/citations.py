@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from ragcore.evals.squad import contains_span
-
+from ragcore.answer_match import contains_span
 from ragcore.types import Answer, Hit
 
 

@@ -31,8 +31,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragcore.evals.squad import contains_span, normalize, token_f1
-
+from ragcore.answer_match import contains_span, normalize, token_f1
 from ragcore.errors import SourceError
 from ragcore.progress import Progress
 from ragcore.protocols import Generator

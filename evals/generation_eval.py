@@ -17,9 +17,9 @@ from typing import Any
 
 from ragcore.evals.abstention import abstention_scores
 from ragcore.evals.citations import answer_supported, citation_precision, citation_recall
-from ragcore.evals.squad import exact_match, normalize, token_f1
 from ragcore.evals.stats import bootstrap_cis
 
+from ragcore.answer_match import exact_match, normalize, token_f1
 from ragcore.errors import SourceError
 from ragcore.types import Answer
 

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ragcore.evals.squad import exact_match, token_f1
-from ragcore.evals.squad_data import Article
+from ragcore.evals.data.squad import Article
 
+from ragcore.answer_match import exact_match, token_f1
 from ragcore.progress import Progress
 from ragcore.prompting import parse_reply, reader_messages
 from ragcore.protocols import Generator

@@ -11,9 +11,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ragcore.evals.beir import BeirDataset
+from ragcore.evals.data.beir import BeirDataset
 from ragcore.evals.metrics import evaluate, parse_metric
-from ragcore.evals.stats import bootstrap_cis, paired_randomization_test
+from ragcore.evals.stats import bootstrap_cis, holm_adjust, paired_randomization_test
 
 import ragcore
 from ragcore import Index, IndexConfig
@@ -196,7 +196,9 @@ def run_retrieval_eval(
 
 
 def compare_runs(a: dict[str, Any], b: dict[str, Any], mode_a: str, mode_b: str) -> dict[str, Any]:
-    """Per-metric mean delta (b - a) and paired randomization p-value over shared queries."""
+    """Per-metric mean delta (b - a) and paired randomization p-value over shared queries, with
+    the Holm-adjusted p-value across the metrics compared (``p_holm``): several metrics tested
+    at once would otherwise find a "significant" one by chance."""
     pa, pb = a["runs"][mode_a]["per_query"], b["runs"][mode_b]["per_query"]
     out = {}
     for metric in [m for m in pa if m in pb]:
@@ -205,6 +207,9 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any], mode_a: str, mode_b: str)
             [pa[metric][q] for q in shared], [pb[metric][q] for q in shared]
         )
         out[metric] = asdict(test)
+    adjusted = holm_adjust([r["p_value"] for r in out.values()])
+    for r, p in zip(out.values(), adjusted, strict=True):
+        r["p_holm"] = p
     return out
 
 

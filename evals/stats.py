@@ -91,3 +91,18 @@ def paired_randomization_test(
     extreme = int((np.abs((signs * d).mean(axis=1)) >= observed - 1e-15).sum())
     p = (extreme + 1) / (permutations + 1)
     return PairedTest(float(x.mean()), float(y.mean()), float(d.mean()), float(p), int(d.size))
+
+
+def holm_adjust(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (Holm, "A simple sequentially rejective multiple test
+    procedure", Scand. J. Statistics 1979), in the input's order. Sorted ascending, the i-th of
+    m (from 0) becomes max over j <= i of min(1, (m - j) p_(j)); rejecting where the adjusted
+    value is below alpha controls the family-wise error rate at alpha."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted

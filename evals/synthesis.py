@@ -23,8 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ragcore.evals.squad import contains_span, normalize
-
+from ragcore.answer_match import contains_span, normalize
 from ragcore.types import Chunk
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from ragcore.config import AskConfig
 from ragcore.errors import ConfigError
 from ragcore.grounding import GuardMode, best_supporting, support
 from ragcore.prompting import build_messages, parse_reply
@@ -16,32 +17,6 @@ from ragcore.types import AbstainReason, Answer, Citation, Hit
 
 if TYPE_CHECKING:
     from ragcore.index import Index
-
-
-@dataclass(frozen=True)
-class AskConfig:
-    """How ``ask`` builds and checks an answer.
-
-    - ``passages``: hits shown to the generator, numbered 1..n.
-    - ``mode``: retrieval mode (``"hybrid+rerank"`` gives the gate a rerank score).
-    - ``min_rerank_score``: retrieval gate; below it, abstain without generating (None: off).
-    - ``guard``: what to do with an answer its cited passages do not support.
-    - ``min_support``: share of the answer's key tokens that must occur in its citations.
-    """
-
-    passages: int = 3
-    mode: str = "hybrid+rerank"
-    min_rerank_score: float | None = None
-    guard: GuardMode = GuardMode.ABSTAIN
-    min_support: float = 0.6
-    max_new_tokens: int = 48
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "guard", GuardMode(self.guard))
-        if self.passages < 1 or self.max_new_tokens < 1:
-            raise ConfigError("passages and max_new_tokens must be >= 1", "fix the [ask] settings")
-        if not 0.0 <= self.min_support <= 1.0:
-            raise ConfigError(f"min_support {self.min_support} is not in [0, 1]", "use e.g. 0.6")
 
 
 def answer_from_reply(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ragcore.ids import chunk_id
@@ -48,6 +48,22 @@ def sections(text: str) -> list[Section]:
     return [s for s in out if _HEADING.sub("", text[s.start : s.end]).strip()]
 
 
+_PLANE = 0xF0000  # Unicode private-use plane 15: never whitespace, so the merge keeps it
+_RADIX = 0xFFFE
+
+
+def _marker(i: int) -> str:
+    """Split ``i`` as three private-use characters (up to 2.5e14 splits)."""
+    return "".join(chr(_PLANE + d) for d in (i // _RADIX**2, i // _RADIX % _RADIX, i % _RADIX))
+
+
+def _split_indices(merged: str) -> tuple[int, int]:
+    """The first and last split a merged run of markers stands for."""
+    digits = [ord(ch) - _PLANE for ch in merged]
+    index = [a * _RADIX**2 + b * _RADIX + c for a, b, c in zip(*[iter(digits)] * 3, strict=True)]
+    return index[0], index[-1]
+
+
 class Chunker:
     def __init__(
         self, tokenize: Callable[[str], list[int]], chunk_size: int, chunk_overlap: int
@@ -59,18 +75,27 @@ class Chunker:
         )
 
     def _spans(self, text: str, offset: int) -> Iterator[tuple[int, int]]:
-        cursor = 0
-        for piece in self._splitter.split_text(text):
-            piece = piece.strip()
-            if not piece:
-                continue
-            at = text.find(piece, max(0, cursor - len(piece)))
-            if at < 0:  # splitter normalised whitespace: fall back to a search from the start
-                at = text.find(piece)
-            if at < 0:
-                continue
-            cursor = at + len(piece)
-            yield offset + at, offset + cursor
+        """The splitter's chunks as character spans, from its own splits: each split is found
+        moving forward only (splits are consecutive pieces of the text), and the splitter's
+        merge runs on markers that stand for the splits, so a chunk is known as a run of
+        splits, never by searching for its text (a repeated paragraph keeps its own span)."""
+        splitter = self._splitter
+        splits = splitter._split(text, splitter.chunk_size)
+        located, cursor = [], 0
+        for split in splits:
+            at = text.find(split.text, cursor)
+            at = cursor if at < 0 else at
+            located.append((at, at + len(split.text)))
+            cursor = at + len(split.text)
+        marked = [replace(split, text=_marker(i)) for i, split in enumerate(splits)]
+        for merged in splitter._merge(marked, splitter.chunk_size):
+            first, last = _split_indices(merged)
+            start, end = located[first][0], located[last][1]
+            piece = text[start:end]
+            start += len(piece) - len(piece.lstrip())
+            end = start + len(piece.strip())
+            if end > start:
+                yield offset + start, offset + end
 
     def chunk(self, doc: Document) -> list[Chunk]:
         chunks: list[Chunk] = []

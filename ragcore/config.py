@@ -3,22 +3,27 @@
 ``IndexConfig`` fixes how an index is built (embedder, chunking, BM25 parameters); it is saved
 beside the index as ``ragcore.json`` and checked on every open, the way peft saves
 ``adapter_config.json`` beside adapter weights. ``SearchConfig`` holds query-time settings.
-Both can come from a ``ragcore.toml`` (sections ``[index]``, ``[search]``, ``[store]``);
-command-line flags override it.
+Every setting can come from a ``ragcore.toml`` (sections ``[index]``, ``[search]``,
+``[store]``, ``[serve]``, ``[ask]``) and from ``RAGCORE_<SECTION>_<KEY>`` environment
+variables over it; command-line flags override both. Values are type-checked here, and an error
+names the key, the type it takes and an example.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import tomllib
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from enum import Enum, StrEnum
 from pathlib import Path
 from types import UnionType
 from typing import Any, Self, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from ragcore.errors import ConfigError, IncompatibleIndexError
+from ragcore.grounding import GuardMode
 from ragcore.sources import SourceSpec
 
 #: Bumped when the on-disk layout or payload schema changes incompatibly.
@@ -224,6 +229,39 @@ class ServeSettings:
 
 
 @dataclass(frozen=True)
+class AskConfig:
+    """How ``ask`` builds and checks an answer.
+
+    - ``passages``: hits shown to the generator, numbered 1..n.
+    - ``mode``: retrieval mode (``"hybrid+rerank"`` gives the gate a rerank score).
+    - ``min_rerank_score``: retrieval gate; below it, abstain without generating (None: off).
+    - ``guard``: what to do with an answer its cited passages do not support.
+    - ``min_support``: share of the answer's key tokens that must occur in its citations.
+    """
+
+    passages: int = 3
+    mode: str = "hybrid+rerank"  # a search mode, with +rerank or not
+    min_rerank_score: float | None = None
+    guard: GuardMode = GuardMode.ABSTAIN
+    min_support: float = 0.6
+    max_new_tokens: int = 48
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "guard", _enum(GuardMode, self.guard, "[ask] guard"))
+        SearchConfig.parse_mode(self.mode)
+        for name in ("passages", "max_new_tokens"):
+            if getattr(self, name) < 1:
+                raise ConfigError(
+                    f"[ask] {name} = {getattr(self, name)} is not >= 1", f"set [ask] {name} = 3"
+                )
+        if not 0.0 <= self.min_support <= 1.0:
+            raise ConfigError(
+                f"[ask] min_support = {self.min_support} is not in [0, 1]",
+                "set [ask] min_support = 0.6",
+            )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything ``ragcore.toml`` can set."""
 
@@ -234,32 +272,26 @@ class Settings:
     index_explicit: bool = False  # [index] was given, so it must match an existing index
     sources: tuple[SourceSpec, ...] = ()  # [[sources]]: what ``ragcore sync`` keeps in step
     serve: ServeSettings = field(default_factory=ServeSettings)
+    ask: AskConfig = field(default_factory=AskConfig)
 
     @classmethod
-    def load(cls, path: Path | None = None) -> Settings:
-        """Read ``path`` (or ``./ragcore.toml`` if present); defaults otherwise."""
+    def load(cls, path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``path`` (or ``./ragcore.toml`` if present), then ``RAGCORE_*`` environment
+        variables over it (``RAGCORE_STORE_API_KEY``, ``RAGCORE_SEARCH_MODE``...: the section
+        and the key, upper case; ``RAGCORE_INDEX_DIR`` for ``index_dir``); defaults otherwise.
+        Command-line flags override both."""
         if path is None:
             path = Path("ragcore.toml")
-            if not path.exists():
-                return cls()
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError:
-            raise ConfigError(
-                f"{path} is not a text file (not UTF-8)", "ragcore.toml must be UTF-8 TOML text"
-            ) from None
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot read config {path}: {exc.strerror}", "check the path"
-            ) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the file") from None
-        unknown = set(data) - {"index_dir", "index", "search", "store", "sources", "serve"}
+            data = _read_toml(path) if path.exists() else {}
+        else:
+            data = _read_toml(path)
+        data = _with_environment(data, os.environ if environ is None else environ)
+        unknown = set(data) - {"index_dir", *SECTIONS, "sources"}
         if unknown:
             raise ConfigError(
                 f"{path}: unknown keys {sorted(unknown)}",
-                "top-level keys are index_dir, the tables [index], [search], [store], [serve] "
-                "and the array of tables [[sources]]",
+                "top-level keys are index_dir, the tables [index], [search], [store], [serve], "
+                "[ask] and the array of tables [[sources]]",
             )
         tables = data.get("sources", [])
         if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
@@ -272,18 +304,95 @@ class Settings:
                 f"{path}: index_dir = {index_dir!r} is not a folder path (a string)",
                 'write index_dir = ".ragcore" (quoted)',
             )
+        built = {
+            name: _build(kind, data.get(name, {}), path, name) for name, kind in SECTIONS.items()
+        }
         return cls(
             index_dir=Path(index_dir),
-            index=_build(IndexConfig, data.get("index", {}), path, "index"),
-            search=_build(SearchConfig, data.get("search", {}), path, "search"),
-            store=_build(StoreConfig, data.get("store", {}), path, "store"),
-            serve=_build(ServeSettings, data.get("serve", {}), path, "serve"),
+            **built,
             index_explicit="index" in data,
             sources=tuple(SourceSpec.from_table(t, str(path)) for t in tables),
         )
 
-    def with_overrides(self, **changes: Any) -> Settings:
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+SECTIONS: dict[str, type] = {
+    "index": IndexConfig,
+    "search": SearchConfig,
+    "store": StoreConfig,
+    "serve": ServeSettings,
+    "ask": AskConfig,
+}
+ENV_PREFIX = "RAGCORE_"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"{path} is not a text file (not UTF-8)", "ragcore.toml must be UTF-8 TOML text"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}", "check the path") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the file") from None
+
+
+def _with_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """``data`` with every ``RAGCORE_<SECTION>_<KEY>`` variable set over it, each parsed to the
+    type its setting declares. Other ``RAGCORE_*`` variables (``RAGCORE_THREADS``...) are not
+    settings and are left alone."""
+    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for var, raw in sorted(environ.items()):
+        if var == ENV_PREFIX + "INDEX_DIR":
+            merged["index_dir"] = raw
+            continue
+        section, _, key = var.removeprefix(ENV_PREFIX).lower().partition("_")
+        if not var.startswith(ENV_PREFIX) or section not in SECTIONS or not key:
+            continue
+        kind = SECTIONS[section]
+        hints = get_type_hints(kind)
+        if key not in hints:
+            known = ", ".join(ENV_PREFIX + f"{section}_{f.name}".upper() for f in fields(kind))
+            raise ConfigError(f"{var} is not a setting", f"[{section}] takes {known}")
+        table = merged.setdefault(section, {})
+        if not isinstance(table, dict):
+            continue  # _build names the bad table
+        table[key] = _parse_env(var, raw, hints[key])
+    return merged
+
+
+def _parse_env(var: str, raw: str, hint: Any) -> Any:
+    """An environment string as the type ``hint`` declares (the TOML checks then apply)."""
+    union = get_origin(hint) in (UnionType, Union)
+    options = [h for h in get_args(hint) if h is not type(None)] if union else [hint]
+    if union and not raw.strip():
+        return None
+    for option in options:
+        if option is bool:
+            if raw.strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.strip().lower() in ("0", "false", "no", "off"):
+                return False
+        elif option in (int, float):
+            try:
+                return option(raw)
+            except ValueError:
+                pass
+        elif get_origin(option) is tuple:
+            if raw.lstrip().startswith("["):
+                try:
+                    return json.loads(raw)
+                except ValueError:
+                    pass
+            else:
+                return [part.strip() for part in raw.split(",") if part.strip()]
+        else:
+            return raw
+    raise ConfigError(
+        f"{var}={raw!r} is not {_type_name(hint)}",
+        f"set {var} to {_type_name(hint)}, or unset it",
+    )
 
 
 E = TypeVar("E", bound=Enum)

@@ -7,13 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from ragcore.adapters.abstain_head import AbstainHead, fit_head, last_token_states, roc_auc
-from ragcore.adapters.calibration import calibrate_threshold, cross_validated_f1
-from ragcore.adapters.decoding import ReaderConfig, Reading, whole_words
-from ragcore.adapters.raft import gold_examples, raft_examples
-from ragcore.adapters.registry import AdapterInfo, AdapterRegistry, merge_adapter
-from ragcore.adapters.training import TrainConfig, model_fingerprint, train_adapter
-from ragcore.evals.squad_data import load_squad, split_articles
+from ragcore.adapters.reader.abstain_head import AbstainHead, fit_head, last_token_states, roc_auc
+from ragcore.adapters.reader.card import model_fingerprint
+from ragcore.adapters.reader.decoding import ReaderConfig, Reading, whole_words
+from ragcore.adapters.reader.registry import AdapterInfo, AdapterRegistry, merge_adapter
+from ragcore.adapters.training.calibration import calibrate_threshold, cross_validated_f1
+from ragcore.adapters.training.lora import TrainConfig, train_adapter
+from ragcore.adapters.training.raft import gold_examples, raft_examples
+from ragcore.evals.data.squad import load_squad, split_articles
 from tiny_models import fixture_words, squad_fixture, tiny_model
 
 from ragcore.errors import ConfigError
@@ -94,7 +95,7 @@ def _train(base: Path, examples: list, out: Path, seed: int = 0) -> Path:
 def test_batched_loss_equals_each_example_alone(base: Path, squad_file: Path) -> None:
     """Left padding with position ids must not change any example's loss."""
     import torch
-    from ragcore.adapters.training import _batch_loss, encode
+    from ragcore.adapters.training.lora import _batch_loss, encode
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base)
@@ -290,8 +291,8 @@ def test_head_score_in_reading_matches_batched_hidden_states(
     """The head sees the same hidden state when reading one prompt as when fitted on a
     left-padded batch."""
     import torch
-    from ragcore.adapters.decoding import AbstainScore, read
-    from ragcore.adapters.transformers_generator import chat_prompt_ids
+    from ragcore.adapters.reader.decoding import AbstainScore, read
+    from ragcore.adapters.reader.tokens import chat_prompt_ids
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base)

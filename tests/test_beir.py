@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from ragcore.evals.beir import BeirDataset
+from ragcore.evals.data.beir import BeirDataset
 
 from ragcore.errors import SourceError
 

@@ -65,3 +65,32 @@ def test_embedding_text_adds_missing_context_once() -> None:
     doc = Document("d", "s", "## Ports\n\nThe gateway uses 9000.", "h", {"title": "Gateway"})
     (chunk,) = Chunker(words, 64, 0).chunk(doc)
     assert embedding_text(chunk) == "Gateway\n## Ports\n\nThe gateway uses 9000."
+
+
+def test_a_repeated_paragraph_gets_its_own_span() -> None:
+    para = "The same warning appears twice in this manual. Read it before you start."
+    other = " ".join(f"Filler sentence {i} sits between the two copies." for i in range(12))
+    text = f"{para}\n\n{para}\n\n{other}\n\n{para}"  # twice in a row, then once more
+    doc = Document("d", "file:///r.txt", text, "h", {})
+    chunks = Chunker(words, chunk_size=16, chunk_overlap=0).chunk(doc)
+    copies = [c for c in chunks if c.text == para]
+    assert len(copies) == 3  # each copy is a chunk of its own at this size
+    assert [c.start for c in copies] == [i for i in range(len(text)) if text.startswith(para, i)]
+    for c in chunks:
+        assert doc.text[c.start : c.end] == c.text
+    starts = [c.start for c in chunks]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+
+
+def test_chunk_texts_are_the_splitters_own() -> None:
+    from llama_index.core.node_parser import SentenceSplitter
+
+    body = "\n\n".join(
+        " ".join(f"Paragraph {p} has sentence {i}, with a clause; and more." for i in range(9))
+        for p in range(6)
+    )
+    doc = Document("d", "file:///s.txt", body, "h", {})
+    for size, overlap in ((24, 0), (40, 8), (64, 16)):
+        ours = [c.text for c in Chunker(words, size, overlap).chunk(doc)]
+        theirs = SentenceSplitter(chunk_size=size, chunk_overlap=overlap, tokenizer=words)
+        assert ours == theirs.split_text(body)

@@ -109,7 +109,7 @@ def test_plugins_lists_entry_points(capsys) -> None:
 
 @pytest.mark.slow
 def test_demo_searches_and_answers(tmp_path: Path, capsys) -> None:
-    from ragcore.cli_ask import DEMO_ASK
+    from ragcore.cli.ask import DEMO_ASK
 
     code, out, _ = run(capsys, "demo", "--index", str(tmp_path / "demo"), "--json")
     data = json.loads(out)
@@ -124,7 +124,7 @@ def test_demo_searches_and_answers(tmp_path: Path, capsys) -> None:
 
 
 def test_errors_print_brackets_verbatim(monkeypatch, capsys) -> None:
-    from ragcore import cli
+    from ragcore.cli import commands as cli
     from ragcore.errors import PluginError
 
     def broken(_args) -> int:

@@ -123,3 +123,54 @@ def test_the_readme_configuration_example_loads(tmp_path: Path) -> None:
     (tmp_path / "ragcore.toml").write_text(readme[start : readme.index("```", start)])
     s = Settings.load(tmp_path / "ragcore.toml")
     assert s.serve.max_queue == 8 and s.store.lock_wait_s == 10 and s.search.rerank is False
+
+
+def test_environment_variables_set_any_setting_over_the_file(tmp_path: Path) -> None:
+    toml = tmp_path / "ragcore.toml"
+    toml.write_text('[store]\nurl = "http://file:6333"\n[search]\nmode = "bm25"\n')
+    env = {
+        "RAGCORE_STORE_API_KEY": "secret-from-env",
+        "RAGCORE_SEARCH_MODE": "dense",
+        "RAGCORE_SEARCH_RERANK": "true",
+        "RAGCORE_SERVE_CORS_ORIGINS": "https://a.example, https://b.example",
+        "RAGCORE_ASK_PASSAGES": "5",
+        "RAGCORE_ASK_MIN_RERANK_SCORE": "1.5",
+        "RAGCORE_INDEX_DIR": str(tmp_path / "idx"),
+        "RAGCORE_THREADS": "2",  # not a setting: left alone
+    }
+    s = Settings.load(toml, environ=env)
+    assert s.store.api_key == "secret-from-env" and s.store.url == "http://file:6333"
+    assert s.search.mode is SearchMode.DENSE and s.search.rerank is True
+    assert s.serve.cors_origins == ("https://a.example", "https://b.example")
+    assert s.ask.passages == 5 and s.ask.min_rerank_score == 1.5
+    assert s.index_dir == tmp_path / "idx" and not s.index_explicit
+    assert Settings.load(toml, environ={}).store.api_key is None
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"RAGCORE_SEARCH_RERANK": "maybe"}, "RAGCORE_SEARCH_RERANK='maybe' is not true or false"),
+        ({"RAGCORE_ASK_PASSAGES": "three"}, "RAGCORE_ASK_PASSAGES='three' is not a whole number"),
+        ({"RAGCORE_STORE_APIKEY": "x"}, "RAGCORE_STORE_APIKEY is not a setting"),
+        ({"RAGCORE_ASK_GUARD": "loud"}, "invalid [ask] guard 'loud'"),
+    ],
+)
+def test_bad_environment_values_name_the_variable(tmp_path: Path, env: dict, named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.load(None, environ=env)
+    assert named in caught.value.message
+    assert caught.value.hint
+
+
+def test_the_ask_section_is_typed_and_checked(tmp_path: Path) -> None:
+    toml = tmp_path / "ragcore.toml"
+    toml.write_text('[ask]\npassages = 4\nguard = "flag"\nmode = "bm25"\n')
+    s = Settings.load(toml, environ={})
+    assert (s.ask.passages, s.ask.guard.value, s.ask.mode) == (4, "flag", "bm25")
+    toml.write_text("[ask]\npassages = 0\n")
+    with pytest.raises(ConfigError, match=r"\[ask\] passages = 0 is not >= 1"):
+        Settings.load(toml, environ={})
+    toml.write_text('[ask]\nmode = "fuzzy"\n')
+    with pytest.raises(ConfigError, match="mode"):
+        Settings.load(toml, environ={})

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from ragcore.adapters.distill import (
+from ragcore.adapters.training.distill import (
     DistillConfig,
     Unverified,
     Verdict,

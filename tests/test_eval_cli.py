@@ -91,6 +91,7 @@ def test_eval_retrieval_json_trec_cache_and_thresholds(
     cmp = json.loads(capsys.readouterr().out)
     assert cmp["hybrid vs hybrid"]["ndcg@3"]["delta"] == 0.0
     assert cmp["bm25 vs bm25"]["ndcg@3"]["p_value"] == pytest.approx(1.0)
+    assert cmp["bm25 vs bm25"]["ndcg@3"]["p_holm"] == pytest.approx(1.0)
 
 
 def test_eval_bad_arguments(tmp_path: Path, dataset: Path, capsys) -> None:

@@ -4,8 +4,8 @@ and cache."""
 from __future__ import annotations
 
 import pytest
-from ragcore.adapters import evidence
-from ragcore.adapters.evidence import (
+from ragcore.adapters.reader import evidence
+from ragcore.adapters.reader.evidence import (
     relevance,
     sentence_relevance,
     sentences,

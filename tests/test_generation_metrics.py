@@ -10,9 +10,9 @@ import pytest
 from ragcore.evals.abstention import abstention_scores
 from ragcore.evals.citations import answer_supported, citation_precision, citation_recall
 from ragcore.evals.generation_eval import GenerationExample, load_examples, score_answers
-from ragcore.evals.squad import exact_match, normalize, token_f1
 
 from ragcore import AbstainReason, Answer, Chunk, Citation, Hit, Index
+from ragcore.answer_match import exact_match, normalize, token_f1
 from ragcore.errors import SourceError
 
 

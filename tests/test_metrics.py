@@ -4,8 +4,8 @@ import math
 import random
 
 import pytest
-from ragcore.evals.ndcg import Gain, ndcg_at_k
-from ragcore.evals.recall import recall_at_k
+from ragcore.evals.metrics.ndcg import Gain, ndcg_at_k
+from ragcore.evals.metrics.recall import recall_at_k
 
 
 def test_ndcg_binary_hand_computed() -> None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import random
 
 import pytest
-from ragcore.evals.average_precision import average_precision_at_k
-from ragcore.evals.hit_rate import hit_rate_at_k
 from ragcore.evals.metrics import Metric, MetricSpec, evaluate, parse_metric
-from ragcore.evals.mrr import reciprocal_rank_at_k
-from ragcore.evals.ndcg import Gain, ndcg_at_k
-from ragcore.evals.precision import precision_at_k
-from ragcore.evals.r_precision import r_precision
-from ragcore.evals.ranking import ranking_from_scores
-from ragcore.evals.recall import recall_at_k
+from ragcore.evals.metrics.average_precision import average_precision_at_k
+from ragcore.evals.metrics.hit_rate import hit_rate_at_k
+from ragcore.evals.metrics.mrr import reciprocal_rank_at_k
+from ragcore.evals.metrics.ndcg import Gain, ndcg_at_k
+from ragcore.evals.metrics.precision import precision_at_k
+from ragcore.evals.metrics.r_precision import r_precision
+from ragcore.evals.metrics.ranking import ranking_from_scores
+from ragcore.evals.metrics.recall import recall_at_k
 
 from ragcore.errors import ConfigError
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from ragcore.evals.data.squad import SquadParagraphs, load_squad
 from ragcore.evals.reader_eval import (
     ReaderPrediction,
     read_end_to_end,
@@ -15,11 +16,10 @@ from ragcore.evals.reader_eval import (
     retrieval_gate_curve,
     squad2_metrics,
 )
-from ragcore.evals.squad import contains_span
-from ragcore.evals.squad_data import SquadParagraphs, load_squad
 from tiny_models import fixture_words, squad_fixture, tiny_model
 
 from ragcore import Index
+from ragcore.answer_match import contains_span
 from ragcore.ask import AskConfig
 from ragcore.cli import main
 from ragcore.prompting import ABSTAIN_REPLY, passages_in

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from ragcore.adapters.registry import DEFAULT_ADAPTER, SHIPPED, AdapterInfo
+from ragcore.adapters.reader.registry import DEFAULT_ADAPTER, SHIPPED, AdapterInfo
 
 from ragcore.plugins import load_generator
 from ragcore.prompting import ABSTAIN_REPLY, parse_reply, reader_messages
@@ -45,7 +45,7 @@ def test_the_shipped_adapter_is_complete() -> None:
 
 
 def test_the_verifier_judges_the_decoded_span(reader) -> None:
-    from ragcore.adapters.decoding import AbstainScore
+    from ragcore.adapters.reader.decoding import AbstainScore
 
     assert reader.config.score is AbstainScore.VERIFIER and reader.verifier is not None
     good = reader.reading(reader_messages("Who is the tower named after?", [PASSAGE]))

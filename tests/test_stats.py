@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ragcore.evals.stats import bootstrap_ci, paired_randomization_test
+from ragcore.evals.stats import bootstrap_ci, holm_adjust, paired_randomization_test
 
 
 def test_bootstrap_ci_brackets_the_mean_and_shrinks_with_n() -> None:
@@ -50,3 +50,11 @@ def test_bootstrap_cis_share_resamples_and_match_the_textbook_gather() -> None:
             (cis[name].mean, cis[name].low, cis[name].high), abs=1e-12
         )
     assert cis["short"].n == 2 and 0.0 <= cis["short"].low <= cis["short"].high <= 1.0
+
+
+def test_holm_adjustment_worked_by_hand() -> None:
+    # sorted: 0.01 (x3 = 0.03), 0.02 (x2 = 0.04), 0.04 (x1 = 0.04), in the input's order
+    assert holm_adjust([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
+    # monotone: a later step never falls below an earlier one; capped at 1
+    assert holm_adjust([0.03, 0.011, 0.5, 0.9]) == pytest.approx([0.09, 0.044, 1.0, 1.0])
+    assert holm_adjust([0.2]) == [0.2] and holm_adjust([]) == []

@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
-from ragcore.evals.beir import BeirDataset
+from ragcore.evals.data.beir import BeirDataset
 from ragcore.evals.synthesis import (
     PromptedQuestionGenerator,
     QAPair,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ragcore.adapters.decoding import AbstainScore, Reading
-from ragcore.adapters.verifier import (
+from ragcore.adapters.reader.decoding import AbstainScore, Reading
+from ragcore.adapters.reader.verifier import (
     VERIFIER_FILE,
     AnswerVerifier,
     VerifierFeature,

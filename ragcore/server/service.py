@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import HTTPException
@@ -42,7 +42,11 @@ class ServeConfig:
     generator: str | None = DEFAULT_GENERATOR  # None: search only, /v1/ask answers 503
     model: str | None = None
     adapter: str | None = None
-    ask: AskConfig = field(default_factory=AskConfig)
+    ask: AskConfig | None = None  # None: the settings' [ask]
+
+    def __post_init__(self) -> None:
+        if self.ask is None:
+            object.__setattr__(self, "ask", self.settings.ask)
 
 
 class Service:

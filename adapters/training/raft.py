@@ -18,8 +18,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ragcore.evals.squad import contains_span
-from ragcore.evals.squad_data import Article, Question
+from ragcore.evals.data.squad import Article, Question
+
+from ragcore.answer_match import contains_span
 
 
 @dataclass(frozen=True)

@@ -19,24 +19,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ragcore.adapters.abstain_head import HEAD_FILE, AbstainHead
-from ragcore.adapters.base_model import READER_INSTALL, cache_root
-from ragcore.adapters.decoding import (
+from ragcore.adapters.reader.abstain_head import HEAD_FILE, AbstainHead
+from ragcore.adapters.reader.base_model import READER_INSTALL, cache_root
+from ragcore.adapters.reader.card import CARD_FILE, model_fingerprint, read_card
+from ragcore.adapters.reader.decoding import (
     READER_CONFIG_FILE,
     AbstainScore,
     ReaderConfig,
     Reading,
     read,
 )
-from ragcore.adapters.training import CARD_FILE, model_fingerprint, read_card
-from ragcore.adapters.transformers_generator import chat_prompt_ids
-from ragcore.adapters.verifier import VERIFIER_FILE, AnswerVerifier, feature_values
+from ragcore.adapters.reader.tokens import chat_prompt_ids
+from ragcore.adapters.reader.verifier import VERIFIER_FILE, AnswerVerifier, feature_values
 
 from ragcore.errors import ConfigError, PluginError
 from ragcore.prompting import passages_in, question_in
 from ragcore.protocols import Reply
 
-SHIPPED = Path(__file__).parent / "shipped"
+SHIPPED = Path(__file__).resolve().parent.parent / "shipped"  # adapters/shipped/
 DEFAULT_ADAPTER = "squad2-reader"
 
 

@@ -7,13 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
+from ragcore.cli.options import err, out
 from ragcore.errors import ConfigError
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
 def add_eval_parser(sub: Any) -> None:
@@ -81,8 +78,8 @@ def add_eval_parser(sub: Any) -> None:
         "--pair", nargs=2, metavar=("A", "B"), help="the two runs of the scatter (mode names)"
     )
 
-    from ragcore.cli_diagnose import add_diagnose_parser
-    from ragcore.cli_reader import add_reader_parser
+    from ragcore.cli.diagnose import add_diagnose_parser
+    from ragcore.cli.reader import add_reader_parser
 
     add_reader_parser(ev)
     add_diagnose_parser(ev)
@@ -246,11 +243,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.eval_command == "answers":
         return _answers(args)
     if args.eval_command == "reader":
-        from ragcore.cli_reader import cmd_reader
+        from ragcore.cli.reader import cmd_reader
 
         return cmd_reader(args)
     if args.eval_command == "diagnose":
-        from ragcore.cli_diagnose import cmd_diagnose
+        from ragcore.cli.diagnose import cmd_diagnose
 
         return cmd_diagnose(args)
     from ragcore.evals.retrieval_eval import run_retrieval_eval, threshold_failures
@@ -330,16 +327,21 @@ def _compare(args: argparse.Namespace) -> int:
         return 0
     for name, metrics in result.items():
         t = Table(title=f"{args.a.name} -> {args.b.name}: {name}")
-        for col in ("metric", "A", "B", "delta", "p (randomization)"):
+        for col in ("metric", "A", "B", "delta", "p (randomization)", "p (Holm)"):
             t.add_column(col, justify="right")
         for metric, r in metrics.items():
-            mark = " *" if r["p_value"] < 0.05 else ""
+            mark = " *" if r["p_holm"] < 0.05 else ""
             t.add_row(
                 metric,
                 f"{r['mean_a']:.4f}",
                 f"{r['mean_b']:.4f}",
                 f"{r['delta']:+.4f}",
-                f"{r['p_value']:.4f}{mark}",
+                f"{r['p_value']:.4f}",
+                f"{r['p_holm']:.4f}{mark}",
             )
         out.print(t)
+        out.print(
+            f"p (Holm): adjusted for the {len(metrics)} metrics tested together (Holm 1979); "
+            "* marks p (Holm) < 0.05"
+        )
     return 0

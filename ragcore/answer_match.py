@@ -1,4 +1,5 @@
-"""Answer exact match and token F1 with SQuAD normalization.
+"""Answer exact match and token F1 with SQuAD normalization, shared by evaluation and by the
+reader's training and calibration (which label answers with them).
 
 Definitions follow the official SQuAD v2.0 evaluation script (Rajpurkar, Jia and Liang,
 "Know What You Don't Know: Unanswerable Questions for SQuAD", ACL 2018):

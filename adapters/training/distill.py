@@ -39,9 +39,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ragcore.adapters.raft import ReaderExample
-from ragcore.evals.squad import contains_span, normalize
+from ragcore.adapters.training.raft import ReaderExample
 
+from ragcore.answer_match import contains_span, normalize
 from ragcore.errors import ConfigError
 from ragcore.progress import Progress
 from ragcore.prompting import parse_reply, reader_messages

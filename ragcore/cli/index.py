@@ -1,5 +1,4 @@
-"""``ragcore`` command line: ingest, sync, search, status, demo, plugins (ask, check, eval
-and adapters live in their own modules).
+"""The index commands: ingest, sync, search, status, demo and plugins.
 
 Every failure the user can fix prints ``error:`` and ``hint:`` lines and exits 2; an ingest
 that skipped some sources exits 1 after listing them.
@@ -9,35 +8,34 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ragcore.cli_adapters import add_adapters_parser, cmd_adapters
-from ragcore.cli_ask import add_ask_parser, cmd_ask, demo_answers, print_answer
-from ragcore.cli_check import add_check_parser, cmd_check
-from ragcore.cli_eval import add_eval_parser, cmd_eval
-from ragcore.cli_serve import add_serve_parsers, cmd_keys, cmd_serve
+from ragcore.cli.ask import demo_answers, print_answer
+from ragcore.cli.options import (
+    MAX_K,
+    caller_groups,
+    common,
+    err,
+    groups,
+    out,
+    parse_filters,
+    parse_options,
+    settings,
+)
 from ragcore.config import CONFIG_FILE, Fusion, RerankFusion, SearchConfig, Settings
-from ragcore.errors import ConfigError, RagcoreError, SourceError
+from ragcore.errors import ConfigError, SourceError
 from ragcore.index import Index
-from ragcore.progress import quiet_libraries
 from ragcore.search import SearchResult
 from ragcore.sources import SourceSpec, open_source
 from ragcore.sync import SyncReport
 from ragcore.types import Skipped
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-MAX_K = 1000  # hits one search prints or returns as JSON
 
 DEMO_QUESTIONS = (
     "how do I reset my password",
@@ -46,37 +44,8 @@ DEMO_QUESTIONS = (
 )
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--index", type=Path, help="index directory (default .ragcore or ragcore.toml)")
-    p.add_argument("--config", type=Path, help="ragcore.toml to read (default ./ragcore.toml)")
-    p.add_argument("--url", help="Qdrant server/cluster URL instead of the embedded engine")
-    p.add_argument("--api-key", help="Qdrant API key (or [store] api_key in ragcore.toml)")
-    p.add_argument("--collection", help="Qdrant collection name (default ragcore)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-
-
-def _groups(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--group",
-        action="append",
-        metavar="GROUP",
-        help="the caller's access group (repeatable): only public documents and those shared "
-        "with these groups are searched. --group '' alone: public documents only. "
-        "Without --group: no access check (the index owner)",
-    )
-
-
-def caller_groups(args: argparse.Namespace) -> tuple[str, ...] | None:
-    if args.group is None:
-        return None
-    return tuple(g for g in args.group if g)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="ragcore", description="RAG-first retrieval on Qdrant.")
-    sub = ap.add_subparsers(dest="command", required=True)
-
+def add_index_parsers(sub: Any) -> None:
+    """ingest, sync, search, status, demo and plugins."""
     p = sub.add_parser(
         "ingest",
         help="index sources (paths, http(s) sites, SQLAlchemy URLs, git repositories); "
@@ -113,17 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replication-factor", type=int, help="replicas for a new server collection")
     p.add_argument("--rebuild", action="store_true", help="wipe the index and ingest from scratch")
     p.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
-    _common(p)
+    common(p)
 
     p = sub.add_parser(
         "sync", help="re-sync every [[sources]] entry of ragcore.toml (added, changed, deleted)"
     )
     p.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
-    _common(p)
+    common(p)
 
     p = sub.add_parser("search", help="search the index")
     p.add_argument("query")
-    _groups(p)
+    groups(p)
     p.add_argument("-k", type=int, default=10, help="number of hits (default 10)")
     p.add_argument("--mode", help="bm25 | dense | hybrid, optionally +rerank (default hybrid)")
     p.add_argument(
@@ -141,93 +110,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rerank-depth", type=int)
     p.add_argument("--rerank-max-tokens", type=int)
     p.add_argument("--rerank-fusion", choices=[f.value for f in RerankFusion])
-    _common(p)
+    common(p)
 
     p = sub.add_parser("status", help="documents, chunks and last sync of an index")
-    _common(p)
+    common(p)
 
     p = sub.add_parser(
         "demo", help="index the bundled sample docs, search them and answer sample questions"
     )
-    _common(p)
+    common(p)
 
     p = sub.add_parser("plugins", help="list installed connectors, embedders and rerankers")
     p.add_argument("--json", action="store_true")
 
-    add_ask_parser(sub, lambda p: (_common(p), _groups(p)))
-    add_check_parser(sub, _common)
-    add_serve_parsers(sub, _common)
-    add_eval_parser(sub)
-    add_adapters_parser(sub)
-    return ap
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    s = Settings.load(getattr(args, "config", None))
-    store = replace(
-        s.store,
-        **{
-            k: v
-            for k, v in {
-                "url": getattr(args, "url", None),
-                "api_key": getattr(args, "api_key", None),
-                "collection": getattr(args, "collection", None),
-                "shard_number": getattr(args, "shard_number", None),
-                "replication_factor": getattr(args, "replication_factor", None),
-            }.items()
-            if v is not None
-        },
-    )
-    index_flags = {
-        k: v
-        for k, v in {
-            "embedder": getattr(args, "embedder", None),
-            "chunk_size": getattr(args, "chunk_size", None),
-            "chunk_overlap": getattr(args, "chunk_overlap", None),
-        }.items()
-        if v is not None
-    }
-    return replace(
-        s,
-        store=store,
-        index_dir=args.index or s.index_dir,
-        index=replace(s.index, **index_flags) if index_flags else s.index,
-        index_explicit=s.index_explicit or bool(index_flags),
-    )
-
-
-def _key_value(item: str, flag: str, example: str) -> tuple[str, str]:
-    key, sep, value = item.partition("=")
-    if not sep or not key or not value:
-        raise ConfigError(f"bad {flag} {item!r}", f"use KEY=VALUE, e.g. {flag} {example}")
-    return key, value
-
-
-def _filters(items: list[str]) -> dict[str, Any]:
-    parsed: dict[str, Any] = {}
-    for item in items:
-        key, value = _key_value(item, "--filter", "file_type=markdown")
-        values = [int(v) if v.lstrip("-").isdigit() else v for v in value.split(",")]
-        parsed[key] = values if len(values) > 1 else values[0]
-    return parsed
-
-
-def _options(items: list[str]) -> dict[str, Any]:
-    pairs = (_key_value(item, "--option", "table=articles") for item in items)
-    return {key.replace("-", "_"): value for key, value in pairs}
-
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    s = _settings(args)
+    s = settings(args)
     specs = [
-        SourceSpec(p, args.connector, tuple(args.access), _options(args.option), args.public)
+        SourceSpec(p, args.connector, tuple(args.access), parse_options(args.option), args.public)
         for p in args.paths
     ]
     return _sync(args, s, specs, rebuild=args.rebuild)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    s = _settings(args)
+    s = settings(args)
     if not s.sources:
         raise ConfigError(
             "no [[sources]] in ragcore.toml to sync",
@@ -288,7 +195,7 @@ def _print_report(report: SyncReport, as_json: bool) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    s = _settings(args)
+    s = settings(args)
     search = s.search
     if args.mode:
         mode, rerank = SearchConfig.parse_mode(args.mode)
@@ -308,7 +215,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise ConfigError(f"-k {args.k} is not in 1..{MAX_K}", "e.g. -k 10")
     if not args.query.strip():
         raise ConfigError("the query is empty", 'search for something, e.g. ragcore search "..."')
-    filters = _filters(args.filter)  # every flag checked before the index is opened
+    filters = parse_filters(args.filter)  # every flag checked before the index is opened
     with Index.open(s.index_dir, store=s.store, search=search) as index:
         result = index.search(args.query, k=args.k, filters=filters, groups=caller_groups(args))
     _print_result(result, args.json)
@@ -334,7 +241,7 @@ def _print_result(result: SearchResult, as_json: bool) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    s = _settings(args)
+    s = settings(args)
     with Index.open(s.index_dir, store=s.store) as index:
         st = index.status()
     data = st.to_json()
@@ -356,7 +263,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    s = _settings(args)
+    s = settings(args)
     directory = args.index or Path(".ragcore-demo")
     docs = Path(str(files("ragcore") / "demo_docs"))
     with Index.open(directory, store=s.store, create=True) as index:
@@ -415,38 +322,3 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         t.add_row(p.group.value, p.name, p.distribution, p.version)
     out.print(t)
     return 0
-
-
-COMMANDS = {
-    "ingest": cmd_ingest,
-    "sync": cmd_sync,
-    "search": cmd_search,
-    "status": cmd_status,
-    "demo": cmd_demo,
-    "plugins": cmd_plugins,
-    "eval": cmd_eval,
-    "adapters": cmd_adapters,
-    "ask": lambda args: cmd_ask(args, _settings(args), caller_groups(args)),
-    "check": lambda args: cmd_check(args, _settings(args)),
-    "serve": lambda args: cmd_serve(args, _settings(args)),
-    "keys": lambda args: cmd_keys(args, _settings(args)),
-}
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        with quiet_libraries():
-            return COMMANDS[args.command](args)
-    except RagcoreError as exc:
-        err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
-        if exc.hint:
-            err.print(f"[bold]hint:[/] {escape(exc.hint)}", highlight=False)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        err.print("interrupted: the index is consistent; re-run the same command to resume")
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,15 +9,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
+from ragcore.cli.options import err, out
 from ragcore.config import Settings
 from ragcore.errors import ConfigError, PluginError
 from ragcore.plugins import DEFAULT_GENERATOR
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 INSTALL = "pip install 'ragcore[serve]'"
 
 

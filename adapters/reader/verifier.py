@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from ragcore.adapters.decoding import AbstainScore, Reading
-from ragcore.adapters.evidence import sentence_relevance, span_sentence
+from ragcore.adapters.reader.decoding import AbstainScore, Reading
+from ragcore.adapters.reader.evidence import sentence_relevance, span_sentence
 
 from ragcore.errors import ConfigError
 

@@ -7,18 +7,17 @@ import json
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 
-from ragcore.ask import AskConfig, answer_retrieved, ask, check_question, retrieve
+from ragcore.ask import answer_retrieved, ask, check_question, retrieve
+from ragcore.cli.options import out
 from ragcore.errors import PluginError
 from ragcore.grounding import GuardMode
 from ragcore.plugins import DEFAULT_GENERATOR, load_generator
 from ragcore.types import AbstainReason
-
-out = Console(soft_wrap=True)
 
 
 def add_ask_parser(sub: Any, common: Any) -> None:
@@ -33,28 +32,30 @@ def add_ask_parser(sub: Any, common: Any) -> None:
         "(default: the shipped squad2-reader)",
     )
     p.add_argument("--endpoint", help="OpenAI-compatible base URL, for --generator openai")
-    p.add_argument("--passages", type=int, default=3, help="passages shown (default 3)")
-    p.add_argument("--mode", default="hybrid+rerank", help="retrieval mode (default hybrid+rerank)")
-    p.add_argument("--guard", choices=[g.value for g in GuardMode], default="abstain")
-    p.add_argument("--min-support", type=float, default=0.6, help="guard: share of key tokens")
+    # defaults: [ask] in ragcore.toml (or RAGCORE_ASK_*), else AskConfig's
+    p.add_argument("--passages", type=int, help="passages shown (default 3)")
+    p.add_argument("--mode", help="retrieval mode (default hybrid+rerank)")
+    p.add_argument("--guard", choices=[g.value for g in GuardMode], help="default abstain")
+    p.add_argument("--min-support", type=float, help="guard: share of key tokens (default 0.6)")
     p.add_argument(
         "--min-rerank-score", type=float, help="abstain without generating below this score"
     )
-    p.add_argument("--max-new-tokens", type=int, default=48)
+    p.add_argument("--max-new-tokens", type=int, help="default 48")
     common(p)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Any, groups: tuple[str, ...] | None = None) -> int:
     from ragcore.index import Index
 
-    config = AskConfig(
-        passages=args.passages,
-        mode=args.mode,
-        min_rerank_score=args.min_rerank_score,
-        guard=GuardMode(args.guard),
-        min_support=args.min_support,
-        max_new_tokens=args.max_new_tokens,
-    )
+    flags = {
+        "passages": args.passages,
+        "mode": args.mode,
+        "min_rerank_score": args.min_rerank_score,
+        "guard": args.guard,
+        "min_support": args.min_support,
+        "max_new_tokens": args.max_new_tokens,
+    }
+    config = replace(settings.ask, **{k: v for k, v in flags.items() if v is not None})
     streamed: list[str] = []
 
     def stream_piece(piece: str) -> None:

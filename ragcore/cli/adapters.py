@@ -7,18 +7,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
-from ragcore.adapters.distill import Unverified
+from ragcore.adapters.training.distill import Unverified
+from ragcore.cli.options import out
 from ragcore.errors import ConfigError
-
-out = Console(soft_wrap=True)
 
 
 def _base(args: argparse.Namespace) -> tuple[Path, str]:
     """(model directory, name) of the base: ``--base DIR`` or the packaged SmolLM2."""
-    from ragcore.adapters.base_model import BASE_NAME, base_model_dir
+    from ragcore.adapters.reader.base_model import BASE_NAME, base_model_dir
 
     if getattr(args, "base", None):
         path = Path(args.base)
@@ -153,9 +151,9 @@ def cmd_adapters(args: argparse.Namespace) -> int:
 def _calibrate(
     args: argparse.Namespace, adapter: str | Path, titles: list[str], head_titles: list[str]
 ) -> dict[str, Any]:
-    from ragcore.adapters.calibration import calibrate_adapter
-    from ragcore.adapters.registry import AdapterRegistry, resolve
-    from ragcore.evals.squad_data import load_squad, split_articles
+    from ragcore.adapters.reader.registry import AdapterRegistry, resolve
+    from ragcore.adapters.training.calibration import calibrate_adapter
+    from ragcore.evals.data.squad import load_squad, split_articles
 
     info = resolve(adapter)
     articles = load_squad(args.data)
@@ -189,7 +187,7 @@ def _calibrate(
 
 def train_config(args: argparse.Namespace) -> Any:
     """The LoRA hyper-parameters that train and distill share (alpha = 2 x rank)."""
-    from ragcore.adapters.training import TrainConfig
+    from ragcore.adapters.training.lora import TrainConfig
 
     return TrainConfig(
         rank=args.rank,
@@ -209,7 +207,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from ragcore.adapters.registry import discover
+    from ragcore.adapters.reader.registry import discover
 
     infos = discover(args.folders)
     rows = [
@@ -243,7 +241,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from ragcore.adapters.registry import merge_adapter
+    from ragcore.adapters.reader.registry import merge_adapter
 
     base_dir, _ = _base(args)
     path = merge_adapter(base_dir, args.adapter, args.out)
@@ -252,8 +250,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ragcore.adapters.training import train_on_articles
-    from ragcore.evals.squad_data import load_squad, split_articles
+    from ragcore.adapters.training.lora import train_on_articles
+    from ragcore.evals.data.squad import load_squad, split_articles
 
     if args.threads:
         import torch
@@ -293,7 +291,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_distill(args: argparse.Namespace) -> int:
-    from ragcore.adapters.distill import (
+    from ragcore.adapters.training.distill import (
         LABELS_FILE,
         DistillConfig,
         Verdict,
@@ -302,7 +300,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
         read_questions,
         write_labels,
     )
-    from ragcore.adapters.training import train_adapter
+    from ragcore.adapters.training.lora import train_adapter
     from ragcore.index import Index
     from ragcore.plugins import load_generator
 

@@ -8,10 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
-out = Console(soft_wrap=True)
+from ragcore.cli.options import out
 
 
 def add_generator_arguments(parser: Any) -> None:
@@ -71,6 +70,7 @@ def reader_generator(args: argparse.Namespace) -> Any:
 
 
 def cmd_reader(args: argparse.Namespace) -> int:
+    from ragcore.evals.data.squad import SquadParagraphs, load_squad, split_articles
     from ragcore.evals.reader_eval import (
         latency,
         read_end_to_end,
@@ -78,7 +78,6 @@ def cmd_reader(args: argparse.Namespace) -> int:
         retrieval_gate_curve,
         squad2_metrics,
     )
-    from ragcore.evals.squad_data import SquadParagraphs, load_squad, split_articles
 
     articles = load_squad(args.data)
     if args.articles:

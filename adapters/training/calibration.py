@@ -23,13 +23,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ragcore.adapters.abstain_head import AbstainHead, last_token_states, roc_auc, select_head
-from ragcore.adapters.decoding import AbstainScore, Reading
-from ragcore.adapters.raft import ReaderExample, gold_examples
-from ragcore.adapters.registry import ReaderGenerator
-from ragcore.adapters.training import read_card, write_card
-from ragcore.adapters.transformers_generator import chat_prompt_ids
-from ragcore.adapters.verifier import (
+from ragcore.adapters.reader.abstain_head import (
+    AbstainHead,
+    last_token_states,
+    roc_auc,
+    select_head,
+)
+from ragcore.adapters.reader.card import read_card, write_card
+from ragcore.adapters.reader.decoding import AbstainScore, Reading
+from ragcore.adapters.reader.registry import ReaderGenerator
+from ragcore.adapters.reader.tokens import chat_prompt_ids
+from ragcore.adapters.reader.verifier import (
     FAIL_F1,
     AnswerVerifier,
     VerifierFeature,
@@ -38,9 +42,10 @@ from ragcore.adapters.verifier import (
     group_folds,
     out_of_fold,
 )
-from ragcore.evals.squad import token_f1
-from ragcore.evals.squad_data import Article
+from ragcore.adapters.training.raft import ReaderExample, gold_examples
+from ragcore.evals.data.squad import Article
 
+from ragcore.answer_match import token_f1
 from ragcore.errors import ConfigError
 from ragcore.progress import Progress
 from ragcore.prompting import reader_messages

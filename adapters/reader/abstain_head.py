@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ragcore.adapters.transformers_generator import left_padded
+from ragcore.adapters.reader.tokens import left_padded
 
 from ragcore.errors import ConfigError
 

@@ -9,13 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
-from ragcore.cli_reader import add_generator_arguments
+from ragcore.cli.options import out
+from ragcore.cli.reader import add_generator_arguments
 from ragcore.errors import ConfigError
-
-out = Console(soft_wrap=True)
 
 TARGET_PRECISION = 0.9
 
@@ -57,7 +55,7 @@ def _pct(v: float | None) -> str:
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from ragcore.ask import AskConfig
-    from ragcore.cli_reader import reader_generator
+    from ragcore.cli.reader import reader_generator
     from ragcore.config import Settings
     from ragcore.evals.diagnose import diagnose, load_gold, operating_point, result_json
     from ragcore.index import Index

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ragcore.embedders.onnx_bert import (
+from ragcore.models.onnx_bert import (
     batch_arrays,
     load_tokenizer,
     onnx_session,

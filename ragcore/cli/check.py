@@ -7,17 +7,15 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 
 from ragcore.check import IndexCheck
+from ragcore.cli.options import err, out
 from ragcore.config import Settings
 from ragcore.errors import DamagedShardError
 from ragcore.index import Index
 from ragcore.repair import discard_shard, repair
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 SHOWN = 20  # damaged documents listed by name
 
 

@@ -18,16 +18,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ragcore.adapters.base_model import file_sha256
-from ragcore.adapters.raft import ReaderExample, raft_examples
-from ragcore.adapters.transformers_generator import chat_prompt_ids, left_padded
-from ragcore.evals.squad_data import Article
+from ragcore.adapters.reader.base_model import file_sha256
+from ragcore.adapters.reader.card import model_fingerprint, write_card
+from ragcore.adapters.reader.tokens import chat_prompt_ids, left_padded
+from ragcore.adapters.training.raft import ReaderExample, raft_examples
+from ragcore.evals.data.squad import Article
 
 from ragcore.errors import ConfigError
 from ragcore.progress import Progress
 from ragcore.prompting import reader_messages, target_reply
 
-CARD_FILE = "training_card.json"
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -76,18 +76,6 @@ class TrainResult:
     skipped: int
     seconds: float
     losses: tuple[float, ...] = field(repr=False)  # mean loss per optimizer step
-
-
-def model_fingerprint(model_dir: Path) -> str:
-    """The base model's identity: the packaged GGUF's SHA-256 recorded at conversion, or the
-    SHA-256 of the weights file(s)."""
-    source = model_dir / "SOURCE"
-    if source.is_file() and "sha256=" in source.read_text():
-        return source.read_text().split("sha256=")[1].split()[0]
-    weights = sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("*.bin"))
-    if not weights:
-        raise ConfigError(f"{model_dir} has no weights", "pass a transformers model directory")
-    return "+".join(file_sha256(w) for w in weights)
 
 
 def encode(tokenizer: Any, example: ReaderExample) -> tuple[list[int], list[int]]:
@@ -321,21 +309,3 @@ def _abstain_ids(tokenizer: Any) -> list[int]:
 
 def _mean(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
-
-
-def write_card(out: Path, card: dict[str, Any]) -> None:
-    """Write (or update) the training card beside the adapter."""
-    path = out / CARD_FILE
-    old = json.loads(path.read_text()) if path.is_file() else {}
-    merged = {**old, **card}
-    merged["metrics"] = {**old.get("metrics", {}), **card.get("metrics", {})}
-    path.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
-
-
-def read_card(adapter_dir: Path) -> dict[str, Any]:
-    path = adapter_dir / CARD_FILE
-    if not path.is_file():
-        raise ConfigError(
-            f"{adapter_dir} has no {CARD_FILE}", "pass a folder written by ragcore adapters train"
-        )
-    return json.loads(path.read_text())

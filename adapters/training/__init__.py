@@ -1,0 +1,1 @@
+"""Reader recipes: RAFT data, LoRA training, distillation and calibration."""

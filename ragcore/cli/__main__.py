@@ -1,0 +1,5 @@
+import sys
+
+from ragcore.cli.commands import main
+
+sys.exit(main())

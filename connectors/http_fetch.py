@@ -6,6 +6,7 @@ Standard library only (``urllib``), so it works wherever Python does. Each fetch
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 import urllib.error
@@ -14,7 +15,6 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
-from urllib.robotparser import RobotFileParser
 
 from ragcore.errors import SourceError
 
@@ -115,23 +115,42 @@ class Fetcher:
             return Fetched(url, 0, Outcome.FAILED, reason=f"cannot fetch: {reason}")
 
 
-def robots(fetcher: Fetcher, origin: str) -> RobotFileParser:
+class RobotsRules:
+    """A site's robots.txt read by RFC 9309's rules (Protego): the most specific (longest)
+    matching rule wins, ``Allow`` over ``Disallow`` on a tie, ``*`` and ``$`` wildcards; the
+    standard library's parser applies the first matching line and ignores wildcards."""
+
+    def __init__(self, text: str = "") -> None:
+        from protego import Protego
+
+        self._rules = Protego.parse(text)
+
+    def can_fetch(self, agent: str, url: str) -> bool:
+        return bool(self._rules.can_fetch(url, agent))
+
+    def crawl_delay(self, agent: str) -> float | None:
+        delay = self._rules.crawl_delay(agent)
+        return float(delay) if delay is not None else None
+
+    @property
+    def sitemaps(self) -> list[str]:
+        return list(self._rules.sitemaps)
+
+
+def robots(fetcher: Fetcher, origin: str) -> RobotsRules:
     """The site's robots.txt rules. Missing (4xx) allows everything; an unreachable host or a
     5xx answer is an error for the whole source (RFC 9309: assume complete disallow)."""
     url = origin.rstrip("/") + "/robots.txt"
-    parser = RobotFileParser(url)
     got = fetcher.get(url)
     if got.outcome is Outcome.OK:
-        parser.parse(got.body.decode("utf-8", "replace").splitlines())
-    elif got.status == 0 or got.status >= 500:
+        return RobotsRules(got.body.decode("utf-8", "replace"))
+    if got.status == 0 or got.status >= 500:
         raise SourceError(
             f"{origin}: robots.txt unavailable ({got.reason})",
             "check the host is up and reachable; nothing of this site was changed",
             source=origin.rstrip("/") + "/",
         )
-    else:
-        parser.parse([])
-    return parser
+    return RobotsRules()
 
 
 _SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -144,8 +163,16 @@ def sitemap_urls(fetcher: Fetcher, url: str, limit: int, _depth: int = 0) -> lis
         raise SourceError(
             f"sitemap {url}: {got.reason or got.status}", "check the sitemap URL", source=url
         )
+    body = got.body
+    if body[:2] == b"\x1f\x8b":  # sitemap.xml.gz (served as is, not as Content-Encoding)
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError) as exc:
+            raise SourceError(
+                f"sitemap {url} is not valid gzip ({exc})", "re-compress it", source=url
+            ) from None
     try:
-        root = ET.fromstring(got.body)
+        root = ET.fromstring(body)
     except ET.ParseError as exc:
         raise SourceError(
             f"sitemap {url} is not valid XML ({exc})",

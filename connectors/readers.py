@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ragcore.connectors.html_reader import decode_html, html_page_text
 from ragcore.connectors.text_decoding import decode_text
 
 from ragcore.errors import SourceError
@@ -62,38 +63,16 @@ def read_text(data: bytes) -> Extracted:
     return Extracted(text, first[:120])
 
 
-_BLOCK = {"p", "li", "pre", "blockquote", "td", "th", "dt", "dd", "figcaption"}
-_DROP = ["script", "style", "nav", "footer", "header", "aside", "noscript", "template", "form"]
-
-
 def read_html(data: bytes) -> Extracted:
     from bs4 import BeautifulSoup
 
-    return html_text(BeautifulSoup(_decode(data), "html.parser"))
+    return html_text(BeautifulSoup(decode_html(data), "html.parser"))
 
 
 def html_text(soup: Any) -> Extracted:
-    """Clean text of a parsed page (BeautifulSoup; navigation, scripts and forms dropped,
-    headings kept as ``#`` lines). Changes ``soup``."""
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup(_DROP):
-        tag.decompose()
-    root = soup.find("main") or soup.find("article") or soup.body or soup
-    lines: list[str] = []
-    for el in root.find_all([f"h{i}" for i in range(1, 7)] + sorted(_BLOCK)):
-        if el.find_parent(sorted(_BLOCK)) is not None:
-            continue  # nested block: its text is part of the parent's
-        words = el.get_text(" ", strip=True)
-        if not words:
-            continue
-        if el.name[0] == "h" and el.name[1:].isdigit():
-            lines.append("#" * int(el.name[1]) + " " + words)
-        elif el.name == "li":
-            lines.append("- " + words)
-        else:
-            lines.append(words)
-    text = "\n\n".join(lines)
-    return Extracted(text, title or _first_heading(text))
+    """Clean text of a parsed page (see ``html_reader``). Changes ``soup``."""
+    page = html_page_text(soup)
+    return Extracted(page.text, page.title or _first_heading(page.text))
 
 
 def read_pdf(data: bytes) -> Extracted:
@@ -111,6 +90,11 @@ def read_pdf(data: bytes) -> Extracted:
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise SourceError(f"corrupt or unreadable PDF ({exc})", "re-export the PDF") from None
     text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if pages and not text:
+        raise SourceError(
+            f"PDF has no text layer ({len(pages)} page(s), no text: a scan?)",
+            "run OCR on it first, e.g. ocrmypdf in.pdf out.pdf",
+        )
     return Extracted(
         text, title or next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     )
@@ -120,6 +104,7 @@ def read_docx(data: bytes) -> Extracted:
     import zipfile
 
     import docx
+    from docx.table import Table
 
     try:
         document = docx.Document(io.BytesIO(data))
@@ -128,15 +113,33 @@ def read_docx(data: bytes) -> Extracted:
             f"corrupt or unreadable DOCX ({exc})", "re-save it from the editor"
         ) from None
     lines = []
-    for para in document.paragraphs:
-        words = para.text.strip()
+    for block in document.iter_inner_content():  # paragraphs and tables, in document order
+        if isinstance(block, Table):
+            if rows := _docx_table(block):
+                lines.append(rows)
+            continue
+        words = block.text.strip()
         if not words:
             continue
-        style = (para.style.name if para.style is not None else "") or ""
+        style = (block.style.name if block.style is not None else "") or ""
         level = style.removeprefix("Heading ").strip()
         lines.append(("#" * int(level) + " " + words) if level.isdigit() else words)
     text = "\n\n".join(lines)
     return Extracted(text, document.core_properties.title or _first_heading(text))
+
+
+def _docx_table(table: Any) -> str:
+    """One line per row, cells separated by `` | `` (a merged cell counted once)."""
+    rows = []
+    for row in table.rows:
+        cells: list[str] = []
+        for cell in row.cells:
+            words = " ".join(cell.text.split())
+            if not cells or words != cells[-1]:
+                cells.append(words)
+        if any(cells):
+            rows.append(" | ".join(cells))
+    return "\n".join(rows)
 
 
 READERS: dict[FileKind, Callable[[bytes], Extracted]] = {

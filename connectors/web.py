@@ -1,8 +1,10 @@
 """Web sites: crawl from a start URL (or a sitemap.xml), same site, under the start URL's
 folder, breadth-first up to ``max_depth`` links and ``max_pages`` pages.
 
-- robots.txt is obeyed (agent ``ragcore``), including its Crawl-delay; ``noindex`` pages are
-  not indexed and ``nofollow`` pages' links are not followed.
+- robots.txt is obeyed (agent ``ragcore``) by RFC 9309's rules (Protego: longest match,
+  wildcards), including its Crawl-delay; the sitemaps it lists are read (``.xml.gz`` too) and
+  their in-scope pages crawled after the start page; ``noindex`` pages are not indexed and
+  ``nofollow`` pages' links are not followed.
 - Requests run ``concurrency`` at a time (default 4), at least ``delay`` seconds apart.
 - Re-syncs send conditional GETs (``If-None-Match`` / ``If-Modified-Since``) with the
   validators of the last completed sync, kept in the index's ledger (``checkpoint``): an
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from ragcore.connectors.html_reader import decode_html
 from ragcore.connectors.http_fetch import (
     ROBOTS_AGENT,
     Fetched,
@@ -145,7 +148,7 @@ class WebConnector:
             return None
         from bs4 import BeautifulSoup
 
-        soup = BeautifulSoup(got.body.decode("utf-8", "replace"), "html.parser")
+        soup = BeautifulSoup(decode_html(got.body, got.content_type), "html.parser")
         directives = {
             d.strip().lower()
             for m in soup.find_all("meta", attrs={"name": "robots"})
@@ -195,11 +198,17 @@ class WebConnector:
         crawl_delay = rules.crawl_delay(ROBOTS_AGENT)
         if crawl_delay:
             self.fetcher.delay = max(self.fetcher.delay, float(crawl_delay))
+        listed: list[str] = []  # pages of the sitemaps robots.txt lists, crawled after the start
         if self.sitemap:
             frontier = sitemap_urls(self.fetcher, self.sitemap, self.max_pages)
             max_depth = 0
         else:
             frontier, max_depth = [self.start], self.max_depth
+            for where in rules.sitemaps:
+                try:
+                    listed += sitemap_urls(self.fetcher, where, self.max_pages)
+                except SourceError as exc:
+                    yield Skipped(where, exc.message)
         self._pages = {}
         seen: set[str] = set()
         emitted: set[str] = set()
@@ -241,7 +250,7 @@ class WebConnector:
                     self._pages[result.canonical] = result
                     seen.add(result.canonical)
                     yield self._ref(result)
-                frontier = next_frontier
+                frontier = next_frontier + (listed if depth == 0 else [])
                 if not frontier:
                     break
 

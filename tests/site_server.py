@@ -25,9 +25,9 @@ class Site:
         self.latency = 0.0  # seconds each answer waits, as a remote server's round trip would
         self.lock = threading.Lock()
 
-    def put(self, path: str, body: str, content_type: str = "text/html") -> None:
+    def put(self, path: str, body: str | bytes, content_type: str = "text/html") -> None:
         with self.lock:
-            self.pages[path] = (content_type, body.encode())
+            self.pages[path] = (content_type, body.encode() if isinstance(body, str) else body)
             self.modified[path] = time.time()
 
     def remove(self, path: str) -> None:

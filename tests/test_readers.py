@@ -74,3 +74,66 @@ def test_docx_headings() -> None:
     assert got.text == "# Setup\n\nInstall the package.\n\n## Details"
     with pytest.raises(SourceError, match="DOCX"):
         read_docx(b"PK not a zip")
+
+
+def test_html_keeps_loose_text_tables_and_code() -> None:
+    page = b"""<html><body><div>Loose text in a div <span>and a span</span>.</div>
+<div><div>Deep <em>nested</em> text</div>tail of the outer div</div>
+<table><tr><th>plan</th><th>price</th></tr><tr><td>Pro</td><td>$12</td></tr>
+<tr><td>Team <table><tr><td>inner</td></tr></table></td><td>$30</td></tr></table>
+<pre>def f():
+    return  1</pre></body></html>"""
+    got = read_html(page).text.split("\n\n")
+    assert got[0] == "Loose text in a div and a span."
+    assert got[1:3] == ["Deep nested text", "tail of the outer div"]
+    assert got[3].split("\n") == ["plan | price", "Pro | $12", "Team inner | $30"]
+    assert got[4] == "```\ndef f():\n    return  1\n```"  # code keeps its spaces and lines
+
+
+@pytest.mark.parametrize(
+    ("head", "encoding"),
+    [
+        (b'<meta charset="windows-1252">', "cp1252"),
+        (b'<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-2">', "iso8859_2"),
+        (b'<meta charset="shift_jis">', "shift_jis"),
+    ],
+)
+def test_html_honours_the_meta_charset(head: bytes, encoding: str) -> None:
+    word = {"cp1252": "café", "iso8859_2": "Łódź", "shift_jis": "日本語"}[encoding]
+    page = b"<html><head>" + head + b"</head><body><p>" + word.encode(encoding) + b"</p></body>"
+    assert read_html(page).text == word
+
+
+def test_http_header_charset_wins_over_meta() -> None:
+    from ragcore.connectors.html_reader import decode_html
+
+    body = '<meta charset="utf-8"><p>café</p>'.encode("cp1252")
+    assert "café" in decode_html(body, "text/html; charset=windows-1252")
+    assert "café" in decode_html("<p>café</p>".encode(), "text/html")  # no label: detected
+
+
+def test_docx_tables_in_document_order() -> None:
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph("Before the table.")
+    table = d.add_table(rows=2, cols=2)
+    for (r, c), text in {(0, 0): "plan", (0, 1): "price", (1, 0): "Pro", (1, 1): "$12"}.items():
+        table.cell(r, c).text = text
+    d.add_paragraph("After the table.")
+    buf = io.BytesIO()
+    d.save(buf)
+    got = read_docx(buf.getvalue()).text
+    assert got == "Before the table.\n\nplan | price\nPro | $12\n\nAfter the table."
+
+
+def test_a_pdf_without_a_text_layer_is_named() -> None:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(612, 792)
+    buf = io.BytesIO()
+    writer.write(buf)
+    with pytest.raises(SourceError, match="no text layer") as caught:
+        read_pdf(buf.getvalue())
+    assert "OCR" in caught.value.hint

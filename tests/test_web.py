@@ -127,3 +127,43 @@ def test_sitemap_lists_its_pages_and_a_malformed_one_is_an_error() -> None:
         site.put("/broken.xml", "<urlset><url><loc>oops", "application/xml")
         with pytest.raises(Exception, match="not valid XML"):
             _listed(WebConnector(server.url + "/broken.xml"))
+
+
+def test_robots_rules_follow_rfc_9309() -> None:
+    from ragcore.connectors.http_fetch import RobotsRules
+
+    rules = RobotsRules(
+        "User-agent: *\nDisallow: /docs/\nAllow: /docs/public/\nDisallow: /*.pdf$\n"
+        "Crawl-delay: 2\nSitemap: https://x.example/sitemap.xml.gz\n"
+    )
+    base = "https://x.example"
+    assert rules.can_fetch("ragcore", base + "/docs/public/page.html")  # longest match wins
+    assert not rules.can_fetch("ragcore", base + "/docs/private.html")
+    assert not rules.can_fetch("ragcore", base + "/guide.pdf")  # wildcard and end anchor
+    assert rules.can_fetch("ragcore", base + "/guide.pdf.html")
+    assert rules.crawl_delay("ragcore") == 2.0
+    assert rules.sitemaps == ["https://x.example/sitemap.xml.gz"]
+
+
+def test_sitemaps_that_robots_lists_are_read_gzipped_too() -> None:
+    import gzip
+
+    site = _site()
+    with SiteServer(site) as server:
+        site.put("/orphan.html", page("Orphan", "Linked from nowhere, listed in the sitemap."))
+        xml = (
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<url><loc>{server.url}/orphan.html</loc></url></urlset>"
+        )
+        site.put("/sitemap.xml.gz", gzip.compress(xml.encode()), "application/gzip")
+        site.put(
+            "/robots.txt",
+            f"User-agent: *\nDisallow: /private/\nSitemap: {server.url}/sitemap.xml.gz\n",
+            "text/plain",
+        )
+        refs, skipped = _listed(WebConnector(server.url + "/"))
+        assert "Orphan" in {r.metadata["title"] for r in refs} and skipped == []
+        site.put("/robots.txt", f"User-agent: *\nSitemap: {server.url}/gone.xml\n", "text/plain")
+        refs, skipped = _listed(WebConnector(server.url + "/"))
+        assert "Home" in {r.metadata["title"] for r in refs}  # a missing sitemap skips itself
+        assert [s.source for s in skipped] == [f"{server.url}/gone.xml"]

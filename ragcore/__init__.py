@@ -17,11 +17,13 @@ from ragcore.sync import SyncReport
 from ragcore.types import (
     AbstainReason,
     Answer,
+    AnswerFlag,
     Chunk,
     Citation,
     Document,
     DocumentRef,
     Hit,
+    ScoreKind,
     Skipped,
 )
 
@@ -30,6 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AbstainReason",
     "Answer",
+    "AnswerFlag",
     "Chunk",
     "Citation",
     "Document",
@@ -41,6 +44,7 @@ __all__ = [
     "IndexStatus",
     "RagcoreError",
     "RerankFusion",
+    "ScoreKind",
     "SearchConfig",
     "SearchMode",
     "SearchResult",

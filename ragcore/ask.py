@@ -13,7 +13,7 @@ from ragcore.errors import ConfigError
 from ragcore.grounding import GuardMode, best_supporting, support
 from ragcore.prompting import build_messages, parse_reply
 from ragcore.protocols import Generator, Reply, ScoringGenerator
-from ragcore.types import AbstainReason, Answer, Citation, Hit
+from ragcore.types import AbstainReason, Answer, AnswerFlag, Citation, Hit, ScoreKind
 
 if TYPE_CHECKING:
     from ragcore.index import Index
@@ -28,17 +28,17 @@ def answer_from_reply(
         return Answer(question, None, (), hits, abstain_reason=AbstainReason.NO_ANSWER)
     flags: list[str] = []
     if parsed.invalid:
-        flags.append("invalid_citation")
+        flags.append(AnswerFlag.INVALID_CITATION)
     cited = list(parsed.cited)
     if not cited and (n := best_supporting(parsed.answer, hits, config.min_support)):
-        cited, flags = [n], [*flags, "inferred_citation"]
+        cited, flags = [n], [*flags, AnswerFlag.INFERRED_CITATION]
     supported = bool(cited) and (
         support(parsed.answer, [hits[n - 1] for n in cited]) >= config.min_support
     )
     if not supported and config.guard is GuardMode.ABSTAIN:
         return Answer(question, None, (), hits, abstain_reason=AbstainReason.UNSUPPORTED)
     if not supported and config.guard is GuardMode.FLAG:
-        flags.append("unsupported")
+        flags.append(AnswerFlag.UNSUPPORTED)
     citations = tuple(Citation(n, hits[n - 1].chunk.id, hits[n - 1].chunk.source) for n in cited)
     return Answer(question, parsed.answer, citations, hits, flags=tuple(flags))
 
@@ -116,7 +116,7 @@ def answer_retrieved(
     """The second half of ``ask``: the retrieval gate, then the generator's guarded reply."""
     config = config or AskConfig()
     question, hits, ms = retrieval.question, retrieval.hits, retrieval.ms
-    best = max((h.scores.get("rerank", float("-inf")) for h in hits), default=float("-inf"))
+    best = max((h.scores.get(ScoreKind.RERANK, float("-inf")) for h in hits), default=float("-inf"))
     if not hits or (config.min_rerank_score is not None and best < config.min_rerank_score):
         timings = {"retrieve": ms, "total": ms}
         return Answer(

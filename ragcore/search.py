@@ -22,7 +22,7 @@ from ragcore.store.base import (
     VectorStore,
     records,
 )
-from ragcore.types import Chunk, Hit
+from ragcore.types import Chunk, Hit, ScoreKind
 
 
 @dataclass(frozen=True)
@@ -108,14 +108,14 @@ def first_stage(
         s = {p.id: p.score for p in by_sparse}
         out = []
         for p in fused:
-            scores = {"fused": p.score}
+            scores = {ScoreKind.FUSED: p.score}
             if p.id in d:
-                scores["dense"] = d[p.id]
+                scores[ScoreKind.DENSE] = d[p.id]
             if p.id in s:
-                scores["bm25"] = s[p.id]
+                scores[ScoreKind.BM25] = s[p.id]
             out.append((p, scores))
     else:
-        name = "dense" if dense is not None else "bm25"
+        name = ScoreKind.DENSE if dense is not None else ScoreKind.BM25
         points = store.query(StoreQuery(limit=limit, dense=dense, sparse=sparse, **common))
         out = [(p, {name: p.score}) for p in points]
     timings["engine"] = (time.perf_counter() - t1) * 1000
@@ -175,7 +175,7 @@ def run_search(
             reranker, query, [c.text for c in chunks[:depth]], config
         )
         for i, logit in enumerate(logits):
-            scores[i]["rerank"] = logit
+            scores[i][ScoreKind.RERANK] = logit
         order = head + order[depth:]  # candidates past the depth keep first-stage order
         final = head_scores + final[depth:]
         timings["rerank"] = (time.perf_counter() - t) * 1000

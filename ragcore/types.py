@@ -146,6 +146,23 @@ class Skipped:
     reason: str
 
 
+class ScoreKind(StrEnum):
+    """Which retriever gave a hit's score (``Hit.scores`` keys)."""
+
+    DENSE = "dense"
+    BM25 = "bm25"
+    FUSED = "fused"
+    RERANK = "rerank"
+
+
+class AnswerFlag(StrEnum):
+    """What the grounding checks noticed about an answer (``Answer.flags``)."""
+
+    INVALID_CITATION = "invalid_citation"  # a cited number with no passage
+    INFERRED_CITATION = "inferred_citation"  # uncited; the supporting passage was found
+    UNSUPPORTED = "unsupported"  # its key tokens are mostly absent from what it cites
+
+
 class AbstainReason(StrEnum):
     """Why an ``Answer`` carries no text."""
 
@@ -182,7 +199,7 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     hits: tuple[Hit, ...] = ()
     abstain_reason: AbstainReason | None = None
-    flags: tuple[str, ...] = ()
+    flags: tuple[AnswerFlag, ...] = ()
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     abstain_score: float | None = None
     draft: str | None = None
@@ -190,7 +207,7 @@ class Answer:
     def __post_init__(self) -> None:
         object.__setattr__(self, "citations", tuple(self.citations))
         object.__setattr__(self, "hits", tuple(self.hits))
-        object.__setattr__(self, "flags", tuple(self.flags))
+        object.__setattr__(self, "flags", tuple(AnswerFlag(f) for f in self.flags))
         object.__setattr__(self, "timings_ms", _frozen(self.timings_ms))
         for c in self.citations:
             if not 1 <= c.n <= len(self.hits) or self.hits[c.n - 1].chunk.id != c.chunk_id:

@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,13 @@ from ragcore.progress import Progress
 from ragcore.prompting import reader_messages, target_reply
 
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+class SaveDtype(StrEnum):
+    """The dtype adapter weights are saved in."""
+
+    FLOAT16 = "float16"
+    FLOAT32 = "float32"
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class TrainConfig:
     max_examples: int | None = None
     max_prompt_tokens: int = 1024
     seed: int = 0
-    save_dtype: str = "float16"
+    save_dtype: SaveDtype = SaveDtype.FLOAT16
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "target_modules", tuple(self.target_modules))
@@ -64,8 +72,10 @@ class TrainConfig:
             raise ConfigError("learning_rate must be in (0, 1), dropout in [0, 1)", "e.g. 3e-4")
         if self.max_examples is not None and self.max_examples < 1:
             raise ConfigError("max_examples must be >= 1", "drop --max-examples to use all")
-        if self.save_dtype not in ("float16", "float32"):
-            raise ConfigError(f"save_dtype {self.save_dtype!r}", "use float16 or float32")
+        try:
+            object.__setattr__(self, "save_dtype", SaveDtype(self.save_dtype))
+        except ValueError:
+            raise ConfigError(f"save_dtype {self.save_dtype!r}", "use float16 or float32") from None
 
 
 @dataclass(frozen=True)
@@ -208,7 +218,7 @@ def _train(
     seconds = time.perf_counter() - started
     model.eval()
     out.mkdir(parents=True, exist_ok=True)
-    if config.save_dtype == "float16":
+    if config.save_dtype is SaveDtype.FLOAT16:
         for name, param in model.named_parameters():
             if "lora_" in name:
                 param.data = param.data.to(torch.float16)

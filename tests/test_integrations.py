@@ -1,0 +1,98 @@
+"""LlamaIndex and LangChain retrievers over a real ragcore index (real embedder), inside the
+libraries' own query engines and chains; access groups hold through them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ragcore import Index
+from ragcore.sources import SourceSpec
+
+pytestmark = pytest.mark.slow
+
+QUERY = "how do I reset my password"
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Index:
+    from conftest import DEMO_DOCS
+
+    root = tmp_path_factory.mktemp("integrations")
+    public, staff = root / "public", root / "staff"
+    public.mkdir()
+    staff.mkdir()
+    for name in ("authentication.md", "gateway.md"):
+        shutil.copy(DEMO_DOCS / name, public / name)
+    (staff / "vault.md").write_text(
+        "# Password vault\n\nTo reset my password for the staff vault, ask the vault keeper "
+        "Ingrid; the vault combination is 7741.\n"
+    )
+    index = Index.open(root / "idx", create=True)
+    index.ingest([public, SourceSpec(str(staff), access=("staff",))], quiet=True)
+    yield index
+    index.close()
+
+
+def test_llama_index_retriever_matches_index_search(index: Index) -> None:
+    from ragcore.integrations.llama_index import RagcoreRetriever
+
+    nodes = RagcoreRetriever(index, k=5, mode="hybrid").retrieve(QUERY)
+    hits = index.search(QUERY, k=5, mode="hybrid").hits
+    assert [n.node.node_id for n in nodes] == [h.chunk.id for h in hits]
+    first, hit = nodes[0], hits[0]
+    assert first.score == pytest.approx(hit.score) and first.node.get_content() == hit.chunk.text
+    meta = first.node.metadata
+    assert meta["source"] == hit.chunk.source and meta["start_char"] == hit.chunk.start
+    assert (first.node.start_char_idx, first.node.end_char_idx) == (hit.chunk.start, hit.chunk.end)
+    assert "score_dense" in meta and "score_bm25" in meta
+
+
+def test_llama_index_query_engines_run_unchanged_and_groups_hold(index: Index) -> None:
+    from llama_index.core.llms import MockLLM
+    from llama_index.core.query_engine import CitationQueryEngine, RetrieverQueryEngine
+
+    from ragcore.integrations.llama_index import RagcoreRetriever
+
+    public = RagcoreRetriever(index, k=4, groups=[])
+    response = RetrieverQueryEngine.from_args(public, llm=MockLLM()).query(QUERY)
+    sources = {n.node.metadata["source"] for n in response.source_nodes}
+    assert response.source_nodes and any(s.endswith("authentication.md") for s in sources)
+    assert not any(s.endswith("vault.md") for s in sources)  # not shared with the public
+    staff = RagcoreRetriever(index, k=4, groups=["staff"])
+    cited = CitationQueryEngine(retriever=staff, llm=MockLLM()).query(QUERY)
+    texts = " ".join(n.node.get_content() for n in cited.source_nodes)
+    assert "Ingrid" in texts and "Source 1:" in texts  # CitationQueryEngine numbered them
+
+
+def test_langchain_retriever_in_an_lcel_chain(index: Index) -> None:
+    from langchain_core.runnables import RunnableLambda
+
+    from ragcore.integrations.langchain import RagcoreRetriever
+
+    retriever = RagcoreRetriever(index=index, k=3, groups=[])
+    docs = retriever.invoke(QUERY)
+    hits = index.search(QUERY, k=3, groups=()).hits
+    assert [d.id for d in docs] == [h.chunk.id for h in hits]
+    assert docs[0].metadata["source"] == hits[0].chunk.source
+    chain = retriever | RunnableLambda(lambda ds: [d.metadata["source"] for d in ds])
+    sources = chain.invoke(QUERY)
+    assert len(sources) == 3 and not any(s.endswith("vault.md") for s in sources)
+    staff = RagcoreRetriever(index=index, k=3, groups=["staff"]).invoke(QUERY)
+    assert any(d.metadata["source"].endswith("vault.md") for d in staff)
+
+
+def test_from_index_dir_opens_the_folder(tmp_path: Path, docs_dir: Path) -> None:
+    from ragcore.integrations.langchain import RagcoreRetriever as LangChainRetriever
+    from ragcore.integrations.llama_index import RagcoreRetriever as LlamaRetriever
+
+    with Index.open(tmp_path / "idx", create=True) as own:
+        own.ingest([docs_dir], quiet=True)
+    retriever = LlamaRetriever.from_index_dir(tmp_path / "idx", k=2, mode="bm25")
+    assert len(retriever.retrieve(QUERY)) == 2
+    retriever._index.close()
+    lc = LangChainRetriever.from_index_dir(tmp_path / "idx", k=2)
+    assert len(lc.invoke(QUERY)) == 2
+    lc.index.close()

@@ -14,16 +14,15 @@ from __future__ import annotations
 import json
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from enum import Enum, StrEnum
+from enum import StrEnum
 from pathlib import Path
-from types import UnionType
-from typing import Any, Self, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Self
 
 from ragcore.errors import ConfigError, IncompatibleIndexError
 from ragcore.grounding import GuardMode
+from ragcore.settings_io import build, enum_value, read_toml, with_environment
 from ragcore.sources import SourceSpec
 
 #: Bumped when the on-disk layout or payload schema changes incompatibly.
@@ -140,7 +139,7 @@ class SearchConfig:
         ):
             value = getattr(self, name)
             if not isinstance(value, enum):
-                object.__setattr__(self, name, _enum(enum, value, name))
+                object.__setattr__(self, name, enum_value(enum, value, name))
         for name in ("dense_weight", "sparse_weight", "rerank_weight"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
@@ -170,7 +169,7 @@ class SearchConfig:
             raise ConfigError(
                 f"unknown mode suffix {extra!r}", "modes: bm25, dense, hybrid, each +rerank"
             )
-        return _enum(SearchMode, base, "mode"), extra == "rerank"
+        return enum_value(SearchMode, base, "mode"), extra == "rerank"
 
     @property
     def mode_name(self) -> str:
@@ -247,7 +246,7 @@ class AskConfig:
     max_new_tokens: int = 48
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "guard", _enum(GuardMode, self.guard, "[ask] guard"))
+        object.__setattr__(self, "guard", enum_value(GuardMode, self.guard, "[ask] guard"))
         SearchConfig.parse_mode(self.mode)
         for name in ("passages", "max_new_tokens"):
             if getattr(self, name) < 1:
@@ -282,10 +281,10 @@ class Settings:
         Command-line flags override both."""
         if path is None:
             path = Path("ragcore.toml")
-            data = _read_toml(path) if path.exists() else {}
+            data = read_toml(path) if path.exists() else {}
         else:
-            data = _read_toml(path)
-        data = _with_environment(data, os.environ if environ is None else environ)
+            data = read_toml(path)
+        data = with_environment(data, os.environ if environ is None else environ, SECTIONS)
         unknown = set(data) - {"index_dir", *SECTIONS, "sources"}
         if unknown:
             raise ConfigError(
@@ -305,7 +304,7 @@ class Settings:
                 'write index_dir = ".ragcore" (quoted)',
             )
         built = {
-            name: _build(kind, data.get(name, {}), path, name) for name, kind in SECTIONS.items()
+            name: build(kind, data.get(name, {}), path, name) for name, kind in SECTIONS.items()
         }
         return cls(
             index_dir=Path(index_dir),
@@ -322,155 +321,3 @@ SECTIONS: dict[str, type] = {
     "serve": ServeSettings,
     "ask": AskConfig,
 }
-ENV_PREFIX = "RAGCORE_"
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(
-            f"{path} is not a text file (not UTF-8)", "ragcore.toml must be UTF-8 TOML text"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}", "check the path") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the file") from None
-
-
-def _with_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
-    """``data`` with every ``RAGCORE_<SECTION>_<KEY>`` variable set over it, each parsed to the
-    type its setting declares. Other ``RAGCORE_*`` variables (``RAGCORE_THREADS``...) are not
-    settings and are left alone."""
-    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
-    for var, raw in sorted(environ.items()):
-        if var == ENV_PREFIX + "INDEX_DIR":
-            merged["index_dir"] = raw
-            continue
-        section, _, key = var.removeprefix(ENV_PREFIX).lower().partition("_")
-        if not var.startswith(ENV_PREFIX) or section not in SECTIONS or not key:
-            continue
-        kind = SECTIONS[section]
-        hints = get_type_hints(kind)
-        if key not in hints:
-            known = ", ".join(ENV_PREFIX + f"{section}_{f.name}".upper() for f in fields(kind))
-            raise ConfigError(f"{var} is not a setting", f"[{section}] takes {known}")
-        table = merged.setdefault(section, {})
-        if not isinstance(table, dict):
-            continue  # _build names the bad table
-        table[key] = _parse_env(var, raw, hints[key])
-    return merged
-
-
-def _parse_env(var: str, raw: str, hint: Any) -> Any:
-    """An environment string as the type ``hint`` declares (the TOML checks then apply)."""
-    union = get_origin(hint) in (UnionType, Union)
-    options = [h for h in get_args(hint) if h is not type(None)] if union else [hint]
-    if union and not raw.strip():
-        return None
-    for option in options:
-        if option is bool:
-            if raw.strip().lower() in ("1", "true", "yes", "on"):
-                return True
-            if raw.strip().lower() in ("0", "false", "no", "off"):
-                return False
-        elif option in (int, float):
-            try:
-                return option(raw)
-            except ValueError:
-                pass
-        elif get_origin(option) is tuple:
-            if raw.lstrip().startswith("["):
-                try:
-                    return json.loads(raw)
-                except ValueError:
-                    pass
-            else:
-                return [part.strip() for part in raw.split(",") if part.strip()]
-        else:
-            return raw
-    raise ConfigError(
-        f"{var}={raw!r} is not {_type_name(hint)}",
-        f"set {var} to {_type_name(hint)}, or unset it",
-    )
-
-
-E = TypeVar("E", bound=Enum)
-T = TypeVar("T")
-
-
-def _enum(enum: type[E], value: Any, name: str) -> E:
-    try:
-        return enum(value)
-    except ValueError:
-        choices = ", ".join(str(m.value) for m in enum)
-        raise ConfigError(f"invalid {name} {value!r}", f"choose one of: {choices}") from None
-
-
-def _fits(hint: Any, value: Any) -> bool:
-    """Whether a TOML value has the type a settings field declares (enums take their string
-    values; their own check names the choices)."""
-    if get_origin(hint) in (UnionType, Union):
-        return any(_fits(h, value) for h in get_args(hint))
-    if hint is type(None):
-        return value is None
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        return isinstance(value, str)
-    if hint is str:
-        return isinstance(value, str)
-    return True  # containers: checked by the settings themselves
-
-
-def _type_name(hint: Any) -> str:
-    if get_origin(hint) in (UnionType, Union):
-        return " or ".join(_type_name(h) for h in get_args(hint) if h is not type(None))
-    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        return "one of " + ", ".join(repr(m.value) for m in hint)
-    return names.get(hint, getattr(hint, "__name__", str(hint)))
-
-
-def _toml(value: Any) -> str:
-    try:
-        return json.dumps(value)  # true, "false", 5: as the file spells them
-    except TypeError:
-        return repr(value)
-
-
-def _example(cls: type, key: str) -> str:
-    default = next(f.default for f in fields(cls) if f.name == key)
-    if default is None:
-        return f'write {key} = "...", or leave it out'
-    return f"write {key} = {_toml(getattr(default, 'value', default))} (the default)"
-
-
-def _build(cls: type[T], table: dict[str, Any], path: Path, section: str) -> T:
-    if not isinstance(table, dict):
-        raise ConfigError(
-            f"{path}: {section} = {table!r} is not a table",
-            f"write the section as [{section}] followed by key = value lines",
-        )
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = set(table) - known
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown keys in [{section}]: {sorted(unknown)}",
-            f"valid keys: {', '.join(sorted(known))}",
-        )
-    hints = get_type_hints(cls)
-    for key, value in table.items():
-        if not _fits(hints[key], value):
-            raise ConfigError(
-                f"{path}: [{section}] {key} = {_toml(value)} is not {_type_name(hints[key])}",
-                _example(cls, key),
-            )
-    try:
-        return cls(**table)
-    except TypeError as exc:
-        raise ConfigError(f"{path}: bad [{section}] table: {exc}", "check value types") from None

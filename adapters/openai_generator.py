@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ragcore.errors import PluginError
+from ragcore.retry import RETRYABLE, RetryPolicy
 
 
 class OpenAICompatible:
@@ -24,6 +26,7 @@ class OpenAICompatible:
         base_url: str | None = None,
         api_key: str | None = None,
         timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
     ) -> None:
         base_url = base_url or os.environ.get("OPENAI_BASE_URL")
         if not base_url:
@@ -37,8 +40,26 @@ class OpenAICompatible:
         self.model, self.name = model, f"openai:{model}"
         self.api_key = api_key or os.environ.get("OPENAI_API_KEY")
         self.timeout = timeout
+        self.retry = retry or RetryPolicy()
 
     def _post(self, body: dict[str, Any]) -> Any:
+        """POST with bounded retries on 429/502/503/504, waiting what ``Retry-After`` asks
+        (one rate limit does not lose a distillation run)."""
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                return self._post_once(body)
+            except urllib.error.HTTPError as exc:
+                if exc.code not in RETRYABLE or attempt == self.retry.attempts:
+                    detail = exc.read(300).decode("utf-8", "replace")
+                    tried = f" after {attempt} attempts" if exc.code in RETRYABLE else ""
+                    raise PluginError(
+                        f"{self.base_url} answered HTTP {exc.code}{tried}: {detail}",
+                        "check the model name and the server's logs",
+                    ) from None
+                time.sleep(self.retry.delay(attempt, exc.headers.get("Retry-After")))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _post_once(self, body: dict[str, Any]) -> Any:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -47,12 +68,8 @@ class OpenAICompatible:
         )
         try:
             return urllib.request.urlopen(request, timeout=self.timeout)
-        except urllib.error.HTTPError as exc:
-            detail = exc.read(300).decode("utf-8", "replace")
-            raise PluginError(
-                f"{self.base_url} answered HTTP {exc.code}: {detail}",
-                "check the model name and the server's logs",
-            ) from None
+        except urllib.error.HTTPError:
+            raise  # an answer, for _post to judge (HTTPError is also a URLError)
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise PluginError(

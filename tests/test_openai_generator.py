@@ -3,9 +3,11 @@ streamed chat completions, what the server receives, errors, and ``ask`` through
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -104,3 +106,51 @@ def test_errors_name_the_endpoint_and_the_fix(endpoint: str, monkeypatch) -> Non
         load_generator("openai", "m")
     with pytest.raises(ConfigError, match="takes no base_url option"):
         load_generator("transformers", "/nowhere", endpoint=endpoint)
+
+
+def test_rate_limits_are_retried_as_retry_after_asks() -> None:
+    from ragcore.retry import RetryPolicy, retry_after_seconds
+
+    class Limited(BaseHTTPRequestHandler):
+        refusals = 2
+        seen: ClassVar[list[float]] = []
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            Limited.seen.append(time.monotonic())
+            if len(Limited.seen) <= Limited.refusals:
+                self.send_response(429)
+                self.send_header("Retry-After", "1")
+                self.end_headers()
+                self.wfile.write(b"slow down")
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            reply = {"choices": [{"message": {"role": "assistant", "content": "ok [1]"}}]}
+            self.wfile.write(json.dumps(reply).encode())
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Limited)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/v1"
+    try:
+        gen = load_generator("openai", "m", endpoint=url)
+        assert gen.generate([{"role": "user", "content": "q"}]) == "ok [1]"
+        assert len(Limited.seen) == 3
+        assert all(b - a >= 0.9 for a, b in itertools.pairwise(Limited.seen))  # waited 1 s
+        Limited.seen, Limited.refusals = [], 10
+        gen.retry = RetryPolicy(attempts=2, cap_s=0.05)  # Retry-After capped at 0.05 s
+        with pytest.raises(PluginError, match="HTTP 429 after 2 attempts"):
+            gen.generate([{"role": "user", "content": "q"}])
+        assert len(Limited.seen) == 2
+    finally:
+        server.shutdown()
+    # the waits, worked by hand: Retry-After in seconds or as an HTTP date, else backoff
+    policy = RetryPolicy(attempts=4, base_s=0.5, cap_s=30)
+    assert [policy.delay(n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+    assert policy.delay(1, "7") == 7.0 and policy.delay(1, "120") == 30.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert retry_after_seconds("soon", now=0.0) is None

@@ -17,6 +17,7 @@ from enum import StrEnum
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
 from ragcore.errors import SourceError
+from ragcore.retry import RetryPolicy
 
 USER_AGENT = "ragcore-web/0.1"
 ROBOTS_AGENT = "ragcore"
@@ -67,8 +68,11 @@ def resolve(base: str, href: str) -> str | None:
 class Fetcher:
     """GETs with a minimum interval between request starts (``delay``, shared by all threads)."""
 
-    def __init__(self, timeout: float = 10.0, delay: float = 0.0) -> None:
+    def __init__(
+        self, timeout: float = 10.0, delay: float = 0.0, retry: RetryPolicy | None = None
+    ) -> None:
         self.timeout, self.delay = timeout, delay
+        self.retry = retry or RetryPolicy(attempts=3)
         self._lock = threading.Lock()
         self._next = 0.0
         self.requests = 0
@@ -85,6 +89,18 @@ class Fetcher:
         time.sleep(max(0.0, start - now))
 
     def get(self, url: str, etag: str | None = None, last_modified: str | None = None) -> Fetched:
+        """One GET; a 429 or 503 is retried (``retry``'s attempts and backoff), waiting what its
+        ``Retry-After`` asks, before it counts as a failure."""
+        for attempt in range(1, self.retry.attempts + 1):
+            got, retry_after = self._get_once(url, etag, last_modified)
+            if got.status not in (429, 503) or attempt == self.retry.attempts:
+                return got
+            time.sleep(self.retry.delay(attempt, retry_after))
+        raise AssertionError("unreachable: the last attempt returns")
+
+    def _get_once(
+        self, url: str, etag: str | None, last_modified: str | None
+    ) -> tuple[Fetched, str | None]:
         self._wait_turn()
         headers = {"User-Agent": USER_AGENT, "Accept": "text/html,text/plain;q=0.9,*/*;q=0.1"}
         if etag:
@@ -102,17 +118,18 @@ class Fetcher:
                     response.headers.get("Content-Type", ""),
                     response.headers.get("ETag"),
                     response.headers.get("Last-Modified"),
-                )
+                ), None
         except urllib.error.HTTPError as exc:
             if exc.code == 304:
                 with self._lock:
                     self.not_modified += 1
-                return Fetched(url, 304, Outcome.NOT_MODIFIED)
+                return Fetched(url, 304, Outcome.NOT_MODIFIED), None
             outcome = Outcome.GONE if exc.code in (404, 410) else Outcome.FAILED
-            return Fetched(url, exc.code, outcome, reason=f"HTTP {exc.code} {exc.reason}")
+            reason = f"HTTP {exc.code} {exc.reason}"
+            return Fetched(url, exc.code, outcome, reason=reason), exc.headers.get("Retry-After")
         except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            return Fetched(url, 0, Outcome.FAILED, reason=f"cannot fetch: {reason}")
+            return Fetched(url, 0, Outcome.FAILED, reason=f"cannot fetch: {reason}"), None
 
 
 class RobotsRules:

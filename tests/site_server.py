@@ -19,6 +19,7 @@ class Site:
     def __init__(self) -> None:
         self.pages: dict[str, tuple[str, bytes]] = {}
         self.status: dict[str, int] = {}
+        self.refuse: dict[str, int] = {}  # path -> how many more GETs get 429 (Retry-After: 1)
         self.modified: dict[str, float] = {}
         self.hits: Counter[str] = Counter()
         self.not_modified = 0
@@ -47,10 +48,19 @@ class _Handler(BaseHTTPRequestHandler):
         with site.lock:
             site.hits[path] += 1
             forced = site.status.get(path)
+            if site.refuse.get(path, 0) > 0:
+                site.refuse[path] -= 1
+                forced = 429
             page = site.pages.get(path)
             modified = site.modified.get(path, 0.0)
         if site.latency:
             time.sleep(site.latency)
+        if forced == 429:
+            self.send_response(429)
+            self.send_header("Retry-After", "1")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if forced:
             self.send_error(forced)
             return

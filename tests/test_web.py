@@ -167,3 +167,19 @@ def test_sitemaps_that_robots_lists_are_read_gzipped_too() -> None:
         refs, skipped = _listed(WebConnector(server.url + "/"))
         assert "Home" in {r.metadata["title"] for r in refs}  # a missing sitemap skips itself
         assert [s.source for s in skipped] == [f"{server.url}/gone.xml"]
+
+
+def test_a_rate_limited_page_is_fetched_after_retry_after() -> None:
+    import time
+
+    site = _site()
+    with SiteServer(site) as server:
+        site.refuse["/b.html"] = 2  # two 429s with Retry-After: 1, then the page
+        t0 = time.monotonic()
+        refs, skipped = _listed(WebConnector(server.url + "/"))
+        assert "Beta" in {r.metadata["title"] for r in refs} and skipped == []
+        assert site.hits["/b.html"] == 3 and time.monotonic() - t0 >= 1.9
+        site.refuse["/b.html"] = 10  # more refusals than attempts: skipped, not lost
+        _, skipped = _listed(WebConnector(server.url + "/"))
+        assert [s.source.removeprefix(server.url) for s in skipped] == ["/b.html"]
+        assert "429" in skipped[0].reason

@@ -7,6 +7,7 @@ with neither, the file decoding's detection applies."""
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,12 +78,19 @@ def _table(table: Any) -> str:
     return "\n".join(rows)
 
 
-def _walk(node: Any, out: _Lines) -> None:
+@functools.cache
+def _node_kinds() -> tuple[Any, Any, Any]:
+    """bs4's (skipped, text, tag) node classes, imported once (bs4 loads only for HTML)."""
     from bs4 import Comment, NavigableString, Tag
     from bs4.element import Declaration, Doctype, ProcessingInstruction
 
+    return (Comment, Doctype, Declaration, ProcessingInstruction), NavigableString, Tag
+
+
+def _walk(node: Any, out: _Lines) -> None:
+    skipped, NavigableString, Tag = _node_kinds()
     for child in node.children:
-        if isinstance(child, Comment | Doctype | Declaration | ProcessingInstruction):
+        if isinstance(child, skipped):
             continue
         if isinstance(child, NavigableString):
             out.words.append(str(child))

@@ -42,8 +42,10 @@ def with_environment(
         if var == ENV_PREFIX + "INDEX_DIR":
             merged["index_dir"] = raw
             continue
+        if not var.startswith(ENV_PREFIX):
+            continue
         section, _, key = var.removeprefix(ENV_PREFIX).lower().partition("_")
-        if not var.startswith(ENV_PREFIX) or section not in sections or not key:
+        if section not in sections or not key:
             continue
         kind = sections[section]
         hints = get_type_hints(kind)
@@ -52,7 +54,7 @@ def with_environment(
             raise ConfigError(f"{var} is not a setting", f"[{section}] takes {known}")
         table = merged.setdefault(section, {})
         if not isinstance(table, dict):
-            continue  # _build names the bad table
+            continue  # build() names the bad table
         table[key] = _parse_env(var, raw, hints[key])
     return merged
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ragcore.errors import PluginError
@@ -29,10 +28,6 @@ class SearchOptions:
             query, k=self.k, mode=self.mode, filters=dict(self.filters) or None, groups=groups
         )
         return found.hits
-
-
-def open_index(path: str | Path) -> Index:
-    return Index.open(Path(path))
 
 
 def provenance(hit: Hit) -> dict[str, Any]:

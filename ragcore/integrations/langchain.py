@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ragcore.integrations.common import SearchOptions, need, open_index, provenance
+from ragcore.index import Index
+from ragcore.integrations.common import SearchOptions, need, provenance
 from ragcore.types import Hit
 
 need("langchain_core", "langchain")
@@ -41,7 +42,7 @@ class RagcoreRetriever(BaseRetriever):
 
     @classmethod
     def from_index_dir(cls, path: str | Path, **search_options: Any) -> RagcoreRetriever:
-        return cls(index=open_index(path), **search_options)
+        return cls(index=Index.open(path), **search_options)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun

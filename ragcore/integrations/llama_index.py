@@ -16,7 +16,8 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from ragcore.integrations.common import SearchOptions, need, open_index, provenance
+from ragcore.index import Index
+from ragcore.integrations.common import SearchOptions, need, provenance
 from ragcore.types import Hit
 
 need("llama_index.core", "llama-index")
@@ -60,7 +61,7 @@ class RagcoreRetriever(BaseRetriever):
 
     @classmethod
     def from_index_dir(cls, path: str | Path, **search_options: Any) -> RagcoreRetriever:
-        return cls(open_index(path), **search_options)
+        return cls(Index.open(path), **search_options)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return [to_node(h) for h in self._options.run(self._index, query_bundle.query_str)]

@@ -51,10 +51,21 @@ def _digest(secret: str) -> str:
 class KeyStore:
     def __init__(self, directory: Path) -> None:
         self.path = Path(directory) / KEYS_FILE
+        self._cached: tuple[tuple[int, int], list[ApiKey]] | None = None
 
     def keys(self) -> list[ApiKey]:
-        if not self.path.exists():
+        """The stored keys, parsed again only when ``keys.json`` changed (every request asks;
+        ``keys revoke`` in another process changes the file)."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
             return []
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if self._cached is None or self._cached[0] != stamp:
+            self._cached = (stamp, self._read())
+        return list(self._cached[1])
+
+    def _read(self) -> list[ApiKey]:
         try:
             rows = json.loads(self.path.read_text(encoding="utf-8"))
             return [ApiKey(r["name"], r["digest"], tuple(r["groups"]), bool(r["admin"]),

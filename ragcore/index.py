@@ -33,7 +33,8 @@ from ragcore.search import SearchResult, chunk_from_payload, explain_no_hits, ru
 from ragcore.sources import SourceAccess, SourceSpec, open_source
 from ragcore.sparse import Bm25Encoder
 from ragcore.store import VectorStore, open_store
-from ragcore.store.base import FilterValue, records
+from ragcore.store.base import records
+from ragcore.store.filters import Filter
 from ragcore.sync import Syncer, SyncReport
 from ragcore.types import Chunk
 
@@ -307,7 +308,7 @@ class Index:
         *,
         mode: str | SearchMode | None = None,
         rerank: bool | None = None,
-        filters: Mapping[str, FilterValue] | None = None,
+        filters: Filter | Mapping[str, Any] | None = None,
         groups: Collection[str] | None = None,
         **overrides: Any,
     ) -> SearchResult:
@@ -318,7 +319,12 @@ class Index:
         shared with one of these groups are returned (an engine-side filter, so ``k`` hits
         come back when that many are visible). None means no access check, for the index
         owner; pass the end user's groups (``()`` for an anonymous one) when serving others.
+
+        ``filters``: a ``Filter``, or its JSON-shaped form (``ragcore.store.filters``): values
+        to equal, lists to match any of, ``{"gte": .., "lt": .., "not": ..}`` ranges and
+        exclusions on numbers and ISO dates.
         """
+        where = Filter.parse(filters)  # a malformed filter fails before any work
         config = self.search_config_for(mode, rerank, **overrides)
         result = run_search(
             self.store,
@@ -328,11 +334,11 @@ class Index:
             query,
             k,
             config,
-            filters,
+            where,
             groups,
         )
         if not result.hits:  # why, when the reason is one the user can fix
-            explain_no_hits(self.store, self.ledger, str(self.directory), filters)
+            explain_no_hits(self.store, self.ledger, str(self.directory), where)
         return result
 
     def chunks(self, batch: int = 256) -> Iterator[Chunk]:

@@ -16,12 +16,12 @@ from ragcore.protocols import Embedder, Reranker
 from ragcore.sparse import Bm25Encoder
 from ragcore.store.base import (
     TOP_LEVEL_KEYS,
-    FilterValue,
     ScoredPoint,
     StoreQuery,
     VectorStore,
     records,
 )
+from ragcore.store.filters import Filter
 from ragcore.types import Chunk, Hit, ScoreKind
 
 
@@ -62,7 +62,7 @@ def first_stage(
     query: str,
     limit: int,
     config: SearchConfig,
-    filters: Mapping[str, FilterValue],
+    filters: Filter,
     timings: dict[str, float],
     groups: tuple[str, ...] | None = None,
 ) -> list[tuple[ScoredPoint, dict[str, float]]]:
@@ -147,7 +147,7 @@ def run_search(
     query: str,
     k: int,
     config: SearchConfig,
-    filters: Mapping[str, FilterValue] | None = None,
+    filters: Filter | None = None,
     groups: Collection[str] | None = None,
 ) -> SearchResult:
     """``groups``: the caller's access groups (None: no access check); the engine returns
@@ -161,7 +161,7 @@ def run_search(
         query,
         max(k, depth),
         config,
-        filters or {},
+        filters or Filter(),
         timings,
         None if groups is None else tuple(sorted(set(groups))),
     )
@@ -201,9 +201,7 @@ def unknown_filter_keys(store: VectorStore, keys: Collection[str]) -> tuple[list
     return unknown, seen
 
 
-def explain_no_hits(
-    store: VectorStore, ledger: Ledger, where: str, filters: Mapping[str, FilterValue] | None
-) -> None:
+def explain_no_hits(store: VectorStore, ledger: Ledger, where: str, filters: Filter | None) -> None:
     """Raise the error a search with no hits owes its user, if one fits: an empty index, a
     store that lost what the ledger lists, a filter key no chunk has."""
     points = store.count()
@@ -218,7 +216,7 @@ def explain_no_hits(
             f"the index at {where} holds no chunks", "ingest documents first: ragcore ingest PATH"
         )
     if filters and points <= FIELD_SCAN_LIMIT:
-        unknown, seen = unknown_filter_keys(store, filters)
+        unknown, seen = unknown_filter_keys(store, filters.keys())
         if unknown:
             raise ConfigError(
                 f"no indexed chunk has the filter key {', '.join(map(repr, unknown))}",

@@ -20,6 +20,7 @@ from ragcore.progress import Progress
 from ragcore.protocols import Connector, Embedder, StatefulConnector
 from ragcore.sparse import Bm25Encoder
 from ragcore.store.base import StoredPoint, VectorStore
+from ragcore.store.filters import Filter
 from ragcore.types import Chunk, Document, DocumentRef, Skipped, access_groups
 
 
@@ -167,7 +168,7 @@ class Syncer:
             return report
         chunks_deleted = 0
         for doc_id, _ in p.deleted:
-            chunks_deleted += self.store.count({"doc_id": doc_id})
+            chunks_deleted += self.store.count(Filter.equals("doc_id", doc_id))
             self.store.delete_document(doc_id)
         self.ledger.remove([d for d, _ in p.deleted])
         todo = [*p.added, *p.changed]

@@ -55,6 +55,21 @@ def test_filters_restrict_results(demo_index: Index) -> None:
     assert demo_index.search("password", k=5, filters={"path": "nothing.md"}).hits == ()
 
 
+def test_exclusions_and_date_ranges_on_a_real_index(demo_index: Index) -> None:
+    from ragcore.cli.options import parse_filters
+
+    everything = demo_index.search("password", k=50).hits
+    paths = {h.chunk.metadata["path"] for h in everything}
+    assert "faq.txt" in paths and len(paths) > 2
+    kept = demo_index.search("password", k=50, filters={"path": {"not": "faq.txt"}}).hits
+    assert {h.chunk.metadata["path"] for h in kept} == paths - {"faq.txt"}
+    newest = max(h.chunk.metadata["modified"] for h in everything)
+    since = demo_index.search("password", k=50, filters={"modified": {"lte": newest}}).hits
+    assert len(since) == len(everything)
+    later = parse_filters([f"modified>{newest}", "path!=faq.txt"])
+    assert demo_index.search("password", k=50, filters=later).hits == ()
+
+
 def test_a_filter_key_no_chunk_has_is_named(demo_index: Index) -> None:
     with pytest.raises(ConfigError, match="no indexed chunk has the filter key 'colour'") as e:
         demo_index.search("password", k=5, filters={"colour": "red"})

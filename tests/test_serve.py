@@ -146,6 +146,9 @@ def test_missing_wrong_and_revoked_keys(served: Served) -> None:
         ({"query": 5}, 422),
         ({"query": "port", "colour": "red"}, 422),
         ({"query": "port", "filters": {"colour": "red"}}, 400),
+        ({"query": "port", "filters": {"file_type": {"around": 3}}}, 400),
+        ({"query": "port", "filters": {"modified": {"gte": "last week"}}}, 400),
+        ({"query": "port", "filters": {"file_type": [1.5]}}, 400),
         ({"query": "port", "mode": "nonsense"}, 400),
     ],
 )

@@ -13,6 +13,7 @@ from ragcore.config import Fusion, StoreConfig
 from ragcore.sparse import Bm25Encoder
 from ragcore.store.base import StoredPoint, StoreQuery, VectorStore
 from ragcore.store.edge import EdgeStore
+from ragcore.store.filters import Filter
 from ragcore.store.remote import QdrantServerStore
 
 DIM = 8
@@ -40,7 +41,12 @@ def _points() -> list[StoredPoint]:
                     "start": 0,
                     "end": len(text),
                     "heading_path": [],
-                    "metadata": {"file_type": "markdown" if i % 3 else "html", "n": i % 4},
+                    "metadata": {
+                        "file_type": "markdown" if i % 3 else "html",
+                        "n": i % 4,
+                        "score": (i % 9) / 2,
+                        "modified": f"2024-{i % 12 + 1:02d}-{i % 27 + 1:02d}T10:00:00Z",
+                    },
                 }
                 | ({} if ACCESS[i % 5] is None else {"access": ACCESS[i % 5]}),
             )
@@ -57,6 +63,46 @@ def stores(tmp_path: Path) -> Iterator[tuple[VectorStore, VectorStore]]:
     yield edge, client
     edge.close()
     client.close()
+
+
+#: Every kind of condition: equality, any-of, ranges on numbers and dates, exclusions.
+FILTERS: list[dict] = [
+    {"file_type": "html"},
+    {"doc_id": ["doc1", "doc2"]},
+    {"n": 2, "file_type": "markdown"},
+    {"n": {"gte": 1, "lt": 3}},
+    {"score": {"gt": 1.5, "lte": 3.5}},
+    {"modified": {"gte": "2024-03-01", "lt": "2024-09-15T12:00:00Z"}},
+    {"file_type": {"not": "html"}, "n": {"not": [0, 3]}},
+    {"doc_id": {"not": ["doc0"]}, "modified": {"lte": "2024-06-30"}, "score": {"gte": 1}},
+]
+
+
+def _expected(f: dict, payload: dict) -> bool:
+    """Whether a payload passes a filter, by hand: what both engines must agree on."""
+    from ragcore.store.filters import parse_datetime
+
+    def value(key: str):
+        return payload[key] if key in ("doc_id", "source") else payload["metadata"][key]
+
+    def holds(key: str, spec) -> bool:
+        v = value(key)
+        if not isinstance(spec, dict):
+            return v in (spec if isinstance(spec, list) else [spec])
+        if "not" in spec and v in (spec["not"] if isinstance(spec["not"], list) else [spec["not"]]):
+            return False
+        if isinstance(v, str):
+            v = parse_datetime(v)
+        ops = {"gt": "__gt__", "gte": "__ge__", "lt": "__lt__", "lte": "__le__"}
+        for op, method in ops.items():
+            if op in spec:
+                bound = spec[op]
+                bound = parse_datetime(bound) if isinstance(bound, str) else bound
+                if not getattr(v, method)(bound):
+                    return False
+        return True
+
+    return all(holds(k, spec) for k, spec in f.items())
 
 
 def _queries() -> list[StoreQuery]:
@@ -76,9 +122,9 @@ def _queries() -> list[StoreQuery]:
                 limit=10, dense=dense, sparse=sparse, fusion=Fusion.RRF, rrf_k=60, prefetch=20
             ),
             StoreQuery(limit=10, dense=dense, sparse=sparse, fusion=Fusion.DBSF, prefetch=20),
-            StoreQuery(limit=10, dense=dense, filters={"file_type": "html"}),
-            StoreQuery(limit=10, dense=dense, sparse=sparse, filters={"doc_id": ["doc1", "doc2"]}),
-            StoreQuery(limit=10, sparse=sparse, filters={"n": 2, "file_type": "markdown"}),
+            *(StoreQuery(limit=10, dense=dense, filters=Filter.parse(f)) for f in FILTERS),
+            StoreQuery(limit=10, dense=dense, sparse=sparse, filters=Filter.parse(FILTERS[1])),
+            StoreQuery(limit=10, sparse=sparse, filters=Filter.parse(FILTERS[2])),
             StoreQuery(limit=5, dense=dense, ids=tuple(str(uuid.UUID(int=i)) for i in (3, 9, 27))),
             StoreQuery(limit=10, dense=dense, sparse=sparse, prefetch=20, groups=("hr",)),
             StoreQuery(limit=10, sparse=sparse, groups=()),
@@ -122,9 +168,24 @@ def test_filters_are_applied(stores) -> None:
         assert {
             p.id for p in store.query(StoreQuery(limit=10, dense=[1.0] * DIM, ids=wanted))
         } == set(wanted)
-        hits = store.query(StoreQuery(limit=100, dense=[1.0] * DIM, filters={"file_type": "html"}))
+        hits = store.query(
+            StoreQuery(limit=100, dense=[1.0] * DIM, filters=Filter.equals("file_type", "html"))
+        )
         assert hits and all(h.payload["metadata"]["file_type"] == "html" for h in hits)
-        assert store.count({"doc_id": "doc3"}) == len([i for i in range(60) if i % 7 == 3])
+        assert store.count(Filter.equals("doc_id", "doc3")) == len(
+            [i for i in range(60) if i % 7 == 3]
+        )
+
+
+@pytest.mark.parametrize("spec", FILTERS)
+def test_every_filter_kind_selects_what_it_says(stores, spec: dict) -> None:
+    """Each backend returns exactly the points the filter admits, worked out by hand."""
+    wanted = {p.id for p in _points() if _expected(spec, p.payload)}
+    assert 0 < len(wanted) < 60  # each filter keeps some points and drops some
+    for store in stores:
+        got = store.query(StoreQuery(limit=100, dense=[1.0] * DIM, filters=Filter.parse(spec)))
+        assert {p.id for p in got} == wanted
+        assert store.count(Filter.parse(spec)) == len(wanted)
 
 
 def test_deletes_agree(stores) -> None:
@@ -132,9 +193,9 @@ def test_deletes_agree(stores) -> None:
     for store in stores:
         before = store.count()
         store.delete_document("doc0", keep={keep})
-        assert store.count({"doc_id": "doc0"}) == 1
+        assert store.count(Filter.equals("doc_id", "doc0")) == 1
         store.delete_document("doc1")
-        assert store.count({"doc_id": "doc1"}) == 0
+        assert store.count(Filter.equals("doc_id", "doc1")) == 0
         assert store.count() == before - (9 - 1) - 9
     for q in _queries():
         if q.sparse is None:

@@ -100,7 +100,8 @@ def add_index_parsers(sub: Any) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="payload filter; VALUE a,b matches any; repeatable",
+        help="payload filter, repeatable, all must hold: KEY=V (V,W: any of), KEY!=V[,W], "
+        "KEY>=N, KEY>N, KEY<=N, KEY<N (numbers or ISO dates, e.g. 'modified>=2024-06-01')",
     )
     p.add_argument("--fusion", choices=[f.value for f in Fusion])
     p.add_argument("--rrf-k", type=int)

@@ -5,6 +5,7 @@ groups, and the one place flags become :class:`Settings` (over ``ragcore.toml`` 
 from __future__ import annotations
 
 import argparse
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from rich.console import Console
 
 from ragcore.config import Settings
 from ragcore.errors import ConfigError
+from ragcore.store.filters import Filter
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -88,13 +90,42 @@ def key_value(item: str, flag: str, example: str) -> tuple[str, str]:
     return key, value
 
 
-def parse_filters(items: list[str]) -> dict[str, Any]:
+FILTER_OPS = {">=": "gte", "<=": "lte", "!=": "not", ">": "gt", "<": "lt"}
+_FILTER = re.compile(r"^([^=!<>\s]+)\s*(>=|<=|!=|>|<|=)\s*(.+)$")
+
+
+def _filter_value(text: str, kinds: tuple[type, ...] = (int, float)) -> int | float | str:
+    for kind in kinds:
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_filters(items: list[str]) -> Filter:
+    """``--filter`` flags: ``KEY=V`` (``V,W``: any of), ``KEY!=V[,W]``, ``KEY>=N``,
+    ``KEY>N``, ``KEY<=N``, ``KEY<N`` (numbers or ISO dates); all must hold."""
     parsed: dict[str, Any] = {}
     for item in items:
-        key, value = key_value(item, "--filter", "file_type=markdown")
-        values = [int(v) if v.lstrip("-").isdigit() else v for v in value.split(",")]
-        parsed[key] = values if len(values) > 1 else values[0]
-    return parsed
+        found = _FILTER.match(item.strip())
+        if not found:
+            raise ConfigError(
+                f"bad --filter {item!r}",
+                "use KEY=VALUE, KEY=A,B, KEY!=VALUE or KEY>=N (also >, <, <=), "
+                "e.g. --filter file_type=markdown --filter 'modified>=2024-06-01'",
+            )
+        key, op, value = found.groups()
+        name = FILTER_OPS.get(op, "in")
+        if name in parsed.setdefault(key, {}):
+            raise ConfigError(f"--filter gives {key}{op} twice", "give each KEY and operator once")
+        if name in ("in", "not"):
+            values = [_filter_value(v.strip(), (int,)) for v in value.split(",")]
+            term: Any = values if len(values) > 1 else values[0]
+        else:
+            term = _filter_value(value.strip())
+        parsed[key][name] = term
+    return Filter.parse(parsed)
 
 
 def parse_options(items: list[str]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from ragcore.config import Fusion
 from ragcore.sparse import SparseVector
+from ragcore.store.filters import Filter
 
 DENSE = "dense"
 SPARSE = "bm25"
@@ -21,8 +22,6 @@ SPARSE = "bm25"
 TOP_LEVEL_KEYS = frozenset({"doc_id", "source", "access"})
 #: Keyword-indexed payload keys (the access filter runs on every restricted query).
 INDEXED_KEYS = ("doc_id", "source", "access")
-
-FilterValue = str | int | bool | Sequence[str] | Sequence[int]
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ class StoreQuery:
     rrf_k: int = 2
     weights: tuple[float, float] | None = None  # (dense, sparse) for weighted RRF
     prefetch: int = 100
-    filters: Mapping[str, FilterValue] = field(default_factory=dict)
+    filters: Filter = field(default_factory=Filter)
     ids: tuple[str, ...] | None = None  # restrict to these point ids (exact scoring of a few)
     # The caller's groups: only chunks that are public (no ``access``) or share a group with
     # them match. None: no access check (the index owner).
@@ -96,7 +95,7 @@ class VectorStore(Protocol):
 
     def query_batch(self, queries: Sequence[StoreQuery]) -> list[list[ScoredPoint]]: ...
 
-    def count(self, filters: Mapping[str, FilterValue] | None = None) -> int: ...
+    def count(self, filters: Filter | None = None) -> int: ...
 
     def scroll(
         self, limit: int, offset: Any = None, read_vectors: bool = False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,35 +15,47 @@ from ragcore.store.base import (
     DENSE,
     INDEXED_KEYS,
     SPARSE,
-    FilterValue,
     Record,
     ScoredPoint,
     StoredPoint,
     StoreQuery,
     payload_key,
 )
+from ragcore.store.filters import Condition, Filter, Match, rfc3339
+
+
+def _condition(condition: Condition) -> Any:
+    key = payload_key(condition.key)
+    if isinstance(condition, Match):
+        values = condition.values
+        match = qe.MatchValue(values[0]) if len(values) == 1 else qe.MatchAny(list(values))  # type: ignore[arg-type]
+        return qe.FieldCondition(key=key, match=match)
+    bounds = condition.bounds()
+    if condition.on_dates:
+        dates = {op: rfc3339(b) for op, b in bounds.items()}  # type: ignore[arg-type]
+        return qe.FieldCondition(key=key, range=qe.RangeDateTime(**dates))
+    return qe.FieldCondition(key=key, range=qe.RangeFloat(**bounds))
 
 
 def _filter(
-    filters: Mapping[str, FilterValue] | None,
+    where: Filter | None,
     ids: Collection[str] | None = None,
     must_not: list[Any] | None = None,
     groups: Collection[str] | None = None,
 ) -> qe.Filter | None:
+    """The engine's filter for the neutral ``where``, point ``ids`` and the caller's groups."""
+    where = where or Filter()
     must: list[Any] = [qe.HasIdCondition(set(ids))] if ids is not None else []
-    for key, value in (filters or {}).items():
-        match = (
-            qe.MatchAny(list(value)) if isinstance(value, (list, tuple)) else qe.MatchValue(value)  # type: ignore[arg-type]
-        )
-        must.append(qe.FieldCondition(key=payload_key(key), match=match))
+    must += [_condition(c) for c in where.must]
+    excluded = [*(must_not or []), *(_condition(c) for c in where.must_not)]
     if groups is not None:  # public (no groups) or shares a group with the caller
         visible: list[Any] = [qe.IsEmptyCondition("access")]
         if groups:
             visible.append(qe.FieldCondition(key="access", match=qe.MatchAny(list(groups))))
         must.append(qe.Filter(should=visible))
-    if not must and not must_not:
+    if not must and not excluded:
         return None
-    return qe.Filter(must=must or None, must_not=must_not)
+    return qe.Filter(must=must or None, must_not=excluded or None)
 
 
 DAMAGE_HINT = (
@@ -130,7 +142,7 @@ class EdgeStore:
     @_engine
     def delete_document(self, doc_id: str, keep: Collection[str] = ()) -> None:
         must_not = [qe.HasIdCondition(set(keep))] if keep else None
-        flt = _filter({"doc_id": doc_id}, must_not=must_not)
+        flt = _filter(Filter.equals("doc_id", doc_id), must_not=must_not)
         assert flt is not None
         self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
 
@@ -176,7 +188,7 @@ class EdgeStore:
         return [self._points(r) for r in self._shard.query_batch(batch)]
 
     @_engine
-    def count(self, filters: Mapping[str, FilterValue] | None = None) -> int:
+    def count(self, filters: Filter | None = None) -> int:
         return int(self._shard.count(qe.CountRequest(filter=_filter(filters), exact=True)))
 
     @_engine

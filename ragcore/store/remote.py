@@ -3,7 +3,7 @@ in-process stand-in for a server in tests)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from ragcore.config import Fusion, StoreConfig
@@ -12,13 +12,13 @@ from ragcore.store.base import (
     DENSE,
     INDEXED_KEYS,
     SPARSE,
-    FilterValue,
     Record,
     ScoredPoint,
     StoredPoint,
     StoreQuery,
     payload_key,
 )
+from ragcore.store.filters import Condition, Filter, Match
 
 
 class QdrantServerStore:
@@ -64,32 +64,39 @@ class QdrantServerStore:
                 "check the URL, API key and that the server is running",
             ) from None
 
+    def _condition(self, condition: Condition) -> Any:
+        m, key = self._m, payload_key(condition.key)
+        if isinstance(condition, Match):
+            values = condition.values
+            match = (
+                m.MatchValue(value=values[0]) if len(values) == 1 else m.MatchAny(any=list(values))
+            )
+            return m.FieldCondition(key=key, match=match)
+        bounds = condition.bounds()
+        if condition.on_dates:
+            return m.FieldCondition(key=key, range=m.DatetimeRange(**bounds))
+        return m.FieldCondition(key=key, range=m.Range(**bounds))
+
     def _filter(
         self,
-        filters: Mapping[str, FilterValue] | None,
+        where: Filter | None,
         must_not: Any = None,
         ids: Collection[str] | None = None,
         groups: Collection[str] | None = None,
     ) -> Any:
-        m = self._m
+        """The client's filter for the neutral ``where``, point ``ids`` and caller groups."""
+        m, where = self._m, where or Filter()
         must = [m.HasIdCondition(has_id=list(ids))] if ids is not None else []
-        must += [
-            m.FieldCondition(
-                key=payload_key(k),
-                match=m.MatchAny(any=list(v))
-                if isinstance(v, (list, tuple))
-                else m.MatchValue(value=v),
-            )
-            for k, v in (filters or {}).items()
-        ]
+        must += [self._condition(c) for c in where.must]
+        excluded = [*(must_not or []), *(self._condition(c) for c in where.must_not)]
         if groups is not None:  # public (no groups) or shares a group with the caller
             visible: list[Any] = [m.IsEmptyCondition(is_empty=m.PayloadField(key="access"))]
             if groups:
                 visible.append(m.FieldCondition(key="access", match=m.MatchAny(any=list(groups))))
             must.append(m.Filter(should=visible))
-        if not must and not must_not:
+        if not must and not excluded:
             return None
-        return m.Filter(must=must or None, must_not=must_not)
+        return m.Filter(must=must or None, must_not=excluded or None)
 
     def upsert(self, points: Sequence[StoredPoint]) -> None:
         if not points:
@@ -118,7 +125,9 @@ class QdrantServerStore:
         must_not = [m.HasIdCondition(has_id=list(keep))] if keep else None
         self._client.delete(
             self.collection,
-            points_selector=m.FilterSelector(filter=self._filter({"doc_id": doc_id}, must_not)),
+            points_selector=m.FilterSelector(
+                filter=self._filter(Filter.equals("doc_id", doc_id), must_not)
+            ),
             wait=True,
         )
 
@@ -171,7 +180,7 @@ class QdrantServerStore:
         requests = [m.QueryRequest(**self._request(q)) for q in queries]
         return [self._points(r) for r in self._client.query_batch_points(self.collection, requests)]
 
-    def count(self, filters: Mapping[str, FilterValue] | None = None) -> int:
+    def count(self, filters: Filter | None = None) -> int:
         return int(
             self._client.count(
                 self.collection, count_filter=self._filter(filters), exact=True

@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ragcore.errors import PluginError
+from ragcore.prompting import answer_by_chat
+from ragcore.protocols import Reply
 from ragcore.retry import RETRYABLE, RetryPolicy
+from ragcore.types import Prompt
 
 
 class OpenAICompatible:
@@ -76,12 +79,22 @@ class OpenAICompatible:
                 f"cannot reach {self.base_url} ({reason})", "start the server or fix --endpoint"
             ) from None
 
-    def generate(
+    def answer(
+        self,
+        prompt: Prompt,
+        max_new_tokens: int = 64,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Reply:
+        """The ``Generator`` contract: the prompt as chat messages, the reply text parsed."""
+        return answer_by_chat(self.complete, prompt, max_new_tokens, on_token)
+
+    def complete(
         self,
         messages: Sequence[dict[str, str]],
         max_new_tokens: int = 64,
         on_token: Callable[[str], None] | None = None,
     ) -> str:
+        """The endpoint's reply text to chat ``messages`` (streamed through ``on_token``)."""
         body = {
             "model": self.model,
             "messages": list(messages),

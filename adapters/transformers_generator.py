@@ -10,6 +10,9 @@ from typing import Any
 from ragcore.adapters.reader.tokens import chat_prompt_ids
 
 from ragcore.errors import PluginError
+from ragcore.prompting import answer_by_chat
+from ragcore.protocols import Reply
+from ragcore.types import Prompt
 
 
 class TransformersGenerator:
@@ -42,12 +45,22 @@ class TransformersGenerator:
     def _input_ids(self, messages: Sequence[dict[str, str]]) -> Any:
         return self._torch.tensor([chat_prompt_ids(self.tokenizer, messages)])
 
-    def generate(
+    def answer(
+        self,
+        prompt: Prompt,
+        max_new_tokens: int = 64,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Reply:
+        """The ``Generator`` contract: the prompt as chat messages, the reply text parsed."""
+        return answer_by_chat(self.complete, prompt, max_new_tokens, on_token)
+
+    def complete(
         self,
         messages: Sequence[dict[str, str]],
         max_new_tokens: int = 64,
         on_token: Callable[[str], None] | None = None,
     ) -> str:
+        """Greedy free text for chat ``messages`` (streamed through ``on_token``)."""
         from transformers.generation.streamers import BaseStreamer
 
         tokenizer = self.tokenizer

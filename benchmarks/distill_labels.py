@@ -39,7 +39,6 @@ from rich.table import Table
 
 from ragcore.answer_match import contains_span, token_f1
 from ragcore.index import Index
-from ragcore.prompting import parse_reply
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def judge(answer: str | None, golds: Sequence[str], passages: Sequence[str]) -> 
 
 def unchecked(label: DistillLabel) -> str | None:
     """The answer of the first sample (passages in retrieval order), taken as it is."""
-    return parse_reply(label.replies[0], len(label.passages)).answer
+    return label.replies[0].answer
 
 
 def row(teacher: str, name: str, judged: Sequence[Judged], dropped: int, total: int) -> list[str]:
@@ -134,7 +133,7 @@ def main() -> None:
                     dropped += 1
                     continue
                 lenient.append(judge(label.answer, golds, texts))
-                if label.verdict is Verdict.ABSTAIN and answered(label.replies, len(texts)):
+                if label.verdict is Verdict.ABSTAIN and answered(label.replies):
                     unverified += 1  # Unverified.DROP (the default) drops it
                 else:
                     strict.append(lenient[-1])

@@ -25,10 +25,10 @@ from rich.console import Console
 from rich.table import Table
 
 from ragcore import Chunk, Hit
-from ragcore.prompting import ABSTAIN_REPLY, build_messages
+from ragcore.types import Prompt
 
 
-def cases(squad: str, tokenizer: Any, n: int) -> list[list[dict[str, str]]]:
+def cases(squad: str, tokenizer: Any, n: int) -> list[Prompt]:
     with open(squad) as fh:
         articles = json.load(fh)["data"]
     paragraphs = [p for a in articles for p in a["paragraphs"]]
@@ -39,13 +39,13 @@ def cases(squad: str, tokenizer: Any, n: int) -> list[list[dict[str, str]]]:
         for k, p in enumerate(paras, start=1):
             text = tokenizer.decode(tokenizer(p["context"])["input_ids"][:200])
             hits.append(Hit(Chunk(f"c{k}", f"d{k}", text, 0, len(text)), 1.0, k))
-        out.append(build_messages(paras[0]["qas"][0]["question"], hits))
+        out.append(Prompt.from_hits(paras[0]["qas"][0]["question"], hits))
     return out
 
 
-def measure(gen: Any, messages_list: list, max_new_tokens: int) -> dict[str, float]:
+def measure(gen: Any, prompts: list, max_new_tokens: int) -> dict[str, float]:
     ttft, total, abstained = [], [], 0
-    for i, messages in enumerate(messages_list):
+    for i, prompt in enumerate(prompts):
         first: list[float] = []
 
         def mark(_: str, first: list[float] = first) -> None:
@@ -53,11 +53,11 @@ def measure(gen: Any, messages_list: list, max_new_tokens: int) -> dict[str, flo
                 first.append(time.perf_counter())
 
         t0 = time.perf_counter()
-        reply = gen.generate(messages, max_new_tokens, mark)
+        reply = gen.answer(prompt, max_new_tokens, mark)
         t1 = time.perf_counter()
         if i == 0:
             continue
-        abstained += reply.strip() == ABSTAIN_REPLY
+        abstained += reply.abstained
         ttft.append(1000 * (first[0] - t0) if first else float("nan"))
         total.append(1000 * (t1 - t0))
     return {

@@ -20,7 +20,42 @@ from rich.table import Table
 from ragcore import Index
 from ragcore.sources import SourceSpec
 
-WORDS = ["gateway", "token", "quota", "billing", "invoice", "audit", "cluster", "replica", "backup", "restore", "policy", "role", "webhook", "latency", "region", "tenant", "schema", "index", "shard", "vector", "query", "cache", "retry", "timeout", "certificate", "rotation", "password", "session", "export", "import", "dashboard", "alert", "metric", "trace"]
+WORDS = [
+    "gateway",
+    "token",
+    "quota",
+    "billing",
+    "invoice",
+    "audit",
+    "cluster",
+    "replica",
+    "backup",
+    "restore",
+    "policy",
+    "role",
+    "webhook",
+    "latency",
+    "region",
+    "tenant",
+    "schema",
+    "index",
+    "shard",
+    "vector",
+    "query",
+    "cache",
+    "retry",
+    "timeout",
+    "certificate",
+    "rotation",
+    "password",
+    "session",
+    "export",
+    "import",
+    "dashboard",
+    "alert",
+    "metric",
+    "trace",
+]
 
 
 def body(rng: random.Random, i: int, version: int = 0) -> str:
@@ -56,7 +91,11 @@ def make_table(db: Path, n: int) -> None:
 def run(index_dir: Path, spec: SourceSpec | str, change, quiet: bool) -> list[tuple]:
     rows = []
     with Index.open(index_dir, create=True) as index:
-        for label, before in (("first sync", None), ("unchanged re-sync", None), ("1% changed", change)):
+        for label, before in (
+            ("first sync", None),
+            ("unchanged re-sync", None),
+            ("1% changed", change),
+        ):
             if before is not None:
                 before()
             t = time.perf_counter()
@@ -73,7 +112,16 @@ def main() -> None:
     args = ap.parse_args()
     n_change = max(1, int(args.docs * args.change))
     table = Table(title=f"sync of {args.docs} documents, bge-small-en-v1.5 int8 ONNX, 2 cores")
-    for col in ("source", "run", "added", "changed", "unchanged", "chunks embedded", "seconds", "speed-up"):
+    for col in (
+        "source",
+        "run",
+        "added",
+        "changed",
+        "unchanged",
+        "chunks embedded",
+        "seconds",
+        "speed-up",
+    ):
         table.add_column(col, justify="left" if col in ("source", "run") else "right")
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -97,9 +145,13 @@ def main() -> None:
                 )
 
         sql = SourceSpec(
-            f"sqlite:///{db}", options={"table": "notes", "text_column": "body", "version_column": "version"}
+            f"sqlite:///{db}",
+            options={"table": "notes", "text_column": "body", "version_column": "version"},
         )
-        for name, spec, change in (("folder", str(tmp_path / "docs"), edit_files), ("sqlite", sql, edit_rows)):
+        for name, spec, change in (
+            ("folder", str(tmp_path / "docs"), edit_files),
+            ("sqlite", sql, edit_rows),
+        ):
             rows = run(tmp_path / f"idx-{name}", spec, change, args.quiet)
             first = rows[0][1]
             for label, seconds, r in rows:
@@ -107,7 +159,10 @@ def main() -> None:
                     name, label, str(r.added), str(r.changed), str(r.unchanged),
                     str(r.chunks_written), f"{seconds:.2f}", f"{first / seconds:.0f}x",
                 )  # fmt: skip
-            print(f"{name}: chunks re-embedded after changing {n_change} docs: {rows[2][2].chunks_written}", file=sys.stderr)
+            print(
+                f"{name}: chunks re-embedded after changing {n_change} docs: {rows[2][2].chunks_written}",
+                file=sys.stderr,
+            )
     Console().print(table)
 
 

@@ -67,7 +67,9 @@ def main() -> None:
                 before = site.not_modified
                 seconds, n, _ = crawl(server.url + "/p0.html", concurrency, state)
                 assert site.not_modified - before == n
-                table.add_row(*row, "re-crawl (304s)", str(n), f"{seconds:.2f}", f"{n / seconds:.0f}")
+                table.add_row(
+                    *row, "re-crawl (304s)", str(n), f"{seconds:.2f}", f"{n / seconds:.0f}"
+                )
     Console().print(table)
 
 

@@ -16,7 +16,7 @@ what it is given (closed-book, oracle context, retrieved context), as in Lewis e
 "Retrieval-Augmented Generation for Knowledge-Intensive NLP Tasks" (2020) and the
 closed/oracle/retrieved settings of Petroni et al., "KILT" (2021).
 
-A generator that scores its replies (``ScoringGenerator``) leaves an abstention score and a
+A generator that scores its replies (``Reply.abstain_score``) leaves an abstention score and a
 draft answer on each ``Answer``; ``precision_coverage`` turns them into the curve of
 answered precision against coverage over every threshold. This module scores ``Answer``
 values; it never imports a generator's implementation.

@@ -24,8 +24,8 @@ from ragcore.evals.data.squad import Article
 
 from ragcore.answer_match import exact_match, token_f1
 from ragcore.progress import Progress
-from ragcore.prompting import parse_reply, reader_messages
 from ragcore.protocols import Generator
+from ragcore.types import Passage, Prompt
 
 if TYPE_CHECKING:
     from ragcore.ask import AskConfig
@@ -93,20 +93,17 @@ def read_gold(
     with Progress(quiet) as progress:
         task = progress.task("reading", total=len(items))
         for article, q in items:
-            messages = reader_messages(
-                q.text,
-                [(article.title, article.paragraphs[q.paragraph])],  # as in training
-            )
+            prompt = Prompt(q.text, (Passage(article.paragraphs[q.paragraph], article.title),))
             first: list[float] = []
             t0 = time.perf_counter()
-            reply = generator.generate(messages, max_new_tokens, _first_token_clock(first))
+            reply = generator.answer(prompt, max_new_tokens, _first_token_clock(first))
             seconds = time.perf_counter() - t0
             predictions.append(
                 ReaderPrediction(
                     q.id,
                     q.text,
                     q.answers,
-                    parse_reply(reply, 1).answer,
+                    reply.answer,
                     seconds,
                     (first[0] - t0) if first else None,
                 )

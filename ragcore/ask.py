@@ -11,19 +11,17 @@ from typing import TYPE_CHECKING
 from ragcore.config import AskConfig
 from ragcore.errors import ConfigError
 from ragcore.grounding import GuardMode, best_supporting, support
-from ragcore.prompting import build_messages, parse_reply
-from ragcore.protocols import Generator, Reply, ScoringGenerator
-from ragcore.types import AbstainReason, Answer, AnswerFlag, Citation, Hit, ScoreKind
+from ragcore.protocols import Generator, Reply
+from ragcore.types import AbstainReason, Answer, AnswerFlag, Citation, Hit, Prompt, ScoreKind
 
 if TYPE_CHECKING:
     from ragcore.index import Index
 
 
 def answer_from_reply(
-    question: str, hits: tuple[Hit, ...], reply: str, config: AskConfig
+    question: str, hits: tuple[Hit, ...], parsed: Reply, config: AskConfig
 ) -> Answer:
-    """Parse a generator's reply and apply the grounding guard."""
-    parsed = parse_reply(reply, len(hits))
+    """Apply the grounding guard to a generator's reply."""
     if parsed.answer is None:
         return Answer(question, None, (), hits, abstain_reason=AbstainReason.NO_ANSWER)
     flags: list[str] = []
@@ -63,13 +61,9 @@ def answer_passages(
             on_token(piece)
 
     t0 = time.perf_counter()
-    messages = build_messages(question, hits)
-    if isinstance(generator, ScoringGenerator):
-        reply = generator.respond(messages, config.max_new_tokens, stream)
-    else:
-        reply = Reply(generator.generate(messages, config.max_new_tokens, stream))
+    reply = generator.answer(Prompt.from_hits(question, hits), config.max_new_tokens, stream)
     t1 = time.perf_counter()
-    answer = answer_from_reply(question, hits, reply.text, config)
+    answer = answer_from_reply(question, hits, reply, config)
     timings = {
         "first_token": 1000 * ((first[0] if first else t1) - t0),
         "generate": 1000 * (t1 - t0),

@@ -1,19 +1,19 @@
 """The reader's prompt and reply formats.
 
-Prompt: a system instruction, then the numbered passages and the question. Reply: a short
-answer followed by citations like ``[1][3]``, or exactly ``ABSTAIN_REPLY`` when the passages
-do not hold the answer. ``parse_reply`` turns a reply into (answer or None, cited numbers).
+How chat models see a ``Prompt`` and what they write back. Messages: a system instruction,
+then the numbered passages and the question. Reply text: a short answer followed by
+citations like ``[1][3]``, or exactly ``ABSTAIN_REPLY`` when the passages do not hold the
+answer; ``parse_reply`` reads it into a ``Reply``. Only chat generators use this: the
+packaged reader reads the ``Prompt`` itself and returns its ``Reply`` directly.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
-from ragcore.types import Hit
-
-ABSTAIN_REPLY = "I don't know."
+from ragcore.protocols import ABSTAIN_REPLY, Reply
+from ragcore.types import Passage, Prompt
 
 SYSTEM = (
     "Answer the question using only the numbered passages. Reply with a short answer copied "
@@ -29,50 +29,32 @@ _ABSTAIN = re.compile(
 )
 
 
-def passage_block(passages: Sequence[tuple[str, str]]) -> str:
-    """Number ``(title, text)`` passages 1..n, one paragraph each."""
+def passage_block(passages: Sequence[Passage]) -> str:
+    """Number the passages 1..n, one paragraph each, titled when they have a title."""
     parts = []
-    for n, (title, text) in enumerate(passages, start=1):
-        head = f"[{n}] ({title}) " if title else f"[{n}] "
-        parts.append(head + " ".join(text.split()))
+    for n, passage in enumerate(passages, start=1):
+        head = f"[{n}] ({passage.title}) " if passage.title else f"[{n}] "
+        parts.append(head + " ".join(passage.text.split()))
     return "\n\n".join(parts)
 
 
-def reader_messages(question: str, passages: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
-    """The chat messages for ``(title, text)`` passages: what training and inference share."""
-    user = f"Passages:\n{passage_block(passages)}\n\nQuestion: {question.strip()}"
+def reader_messages(prompt: Prompt) -> list[dict[str, str]]:
+    """The chat messages for a prompt: what training and every chat generator share."""
+    user = f"Passages:\n{passage_block(prompt.passages)}\n\nQuestion: {prompt.question.strip()}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
-def build_messages(question: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
-    return reader_messages(
-        question, [(" > ".join(hit.chunk.heading_path), hit.chunk.text) for hit in hits]
-    )
-
-
-_NUMBERED = re.compile(r"^\[(\d{1,3})\] (?:\([^\n]*?\) )?(.*)$")
-
-
-def _last_user(messages: Sequence[dict[str, str]]) -> str:
-    return next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
-
-
-def passages_in(messages: Sequence[dict[str, str]]) -> list[str]:
-    """The passage texts (without number and title) of a prompt built by ``reader_messages``;
-    empty when the last user message is not in that form."""
-    user = _last_user(messages)
-    if not user.startswith("Passages:\n") or "\n\nQuestion: " not in user:
-        return []
-    block = user[len("Passages:\n") : user.rindex("\n\nQuestion: ")]
-    found = [_NUMBERED.match(part) for part in block.split("\n\n")]
-    return [m.group(2) for m in found if m]
-
-
-def question_in(messages: Sequence[dict[str, str]]) -> str:
-    """The question of a prompt built by ``reader_messages`` (else the last user message)."""
-    user = _last_user(messages)
-    marker = "\n\nQuestion: "
-    return user[user.rindex(marker) + len(marker) :] if marker in user else user
+def answer_by_chat(
+    complete: Callable[[list[dict[str, str]], int, Callable[[str], None] | None], str],
+    prompt: Prompt,
+    max_new_tokens: int = 64,
+    on_token: Callable[[str], None] | None = None,
+) -> Reply:
+    """A chat model's ``Reply``: ``complete`` (messages, max new tokens, on_token -> text)
+    writes free text for the rendered prompt, and ``parse_reply`` reads its answer and
+    citations."""
+    text = complete(reader_messages(prompt), max_new_tokens, on_token)
+    return parse_reply(text, len(prompt.passages))
 
 
 def target_reply(answer: str | None, cited: int | None) -> str:
@@ -82,17 +64,11 @@ def target_reply(answer: str | None, cited: int | None) -> str:
     return f"{answer.strip()} [{cited}]"
 
 
-@dataclass(frozen=True)
-class ParsedReply:
-    answer: str | None  # None: the reply abstains
-    cited: tuple[int, ...]  # passage numbers in order of first mention, valid ones only
-    invalid: tuple[int, ...] = ()  # numbers that name no passage
-
-
-def parse_reply(reply: str, n_passages: int) -> ParsedReply:
+def parse_reply(reply: str, n_passages: int) -> Reply:
+    """A chat model's free text as a ``Reply``: answer, valid and invalid citations."""
     text = reply.strip()
     if not text or _ABSTAIN.match(text):
-        return ParsedReply(None, ())
+        return Reply(None)
     numbers = [int(m) for m in _CITATION.findall(text)]
     cited = tuple(dict.fromkeys(n for n in numbers if 1 <= n <= n_passages))
     invalid = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= n_passages))
@@ -100,5 +76,5 @@ def parse_reply(reply: str, n_passages: int) -> ParsedReply:
     answer = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(answer.split())).strip()
     answer = re.sub(r"^(answer|a)\s*:\s*", "", answer, flags=re.IGNORECASE)
     if not answer.strip(" .,;:"):
-        return ParsedReply(None, (), invalid)
-    return ParsedReply(answer, cited, invalid)
+        return Reply(None, invalid=invalid)
+    return Reply(answer, cited, invalid)

@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ragcore.types import Document, DocumentRef, Skipped
+from ragcore.types import Document, DocumentRef, Prompt, Skipped
 
 
 @runtime_checkable
@@ -86,48 +86,55 @@ class ConnectorFactory(Protocol):
     def accepts(source: str) -> bool: ...
 
 
-@runtime_checkable
-class Generator(Protocol):
-    """What a ``ragcore.generators`` plugin builds: turns chat messages into a reply.
-
-    ``on_token`` receives decoded text pieces as they are produced (for streaming); the return
-    value is the whole reply."""
-
-    name: str
-
-    def generate(
-        self,
-        messages: Sequence[dict[str, str]],
-        max_new_tokens: int = 64,
-        on_token: Callable[[str], None] | None = None,
-    ) -> str: ...
+#: What a reply says when the passages do not hold the answer.
+ABSTAIN_REPLY = "I don't know."
 
 
 @dataclass(frozen=True)
 class Reply:
-    """A generator's reply with the evidence behind it.
+    """A generator's structured reply.
 
-    - ``text``: the reply as shown ("answer [n]", or the abstention).
+    - ``answer``: the answer text, or None when it abstains; ``cited``: the passage numbers it
+      cites (1-based, valid ones, in order of first mention); ``invalid``: numbers it wrote
+      that name no passage (free-text generators only).
     - ``abstain_score``: the score the generator compared with its threshold to decide
       whether to abstain (higher: more likely to fail); None when it has none.
     - ``draft``: the best answer the generator found, also when it withheld it, with the
       passage it came from (``draft_cited``); None when it decoded none. Evaluation uses it
       to trace precision against coverage over thresholds without asking again."""
 
-    text: str
+    answer: str | None
+    cited: tuple[int, ...] = ()
+    invalid: tuple[int, ...] = ()
     abstain_score: float | None = None
     draft: str | None = None
     draft_cited: int | None = None
 
+    @property
+    def abstained(self) -> bool:
+        return self.answer is None
+
+    @property
+    def text(self) -> str:
+        """The reply as shown: ``answer [n]``, or the abstention."""
+        if self.answer is None:
+            return ABSTAIN_REPLY
+        return " ".join([self.answer, "".join(f"[{n}]" for n in self.cited)]).strip()
+
 
 @runtime_checkable
-class ScoringGenerator(Generator, Protocol):
-    """A generator that also explains its reply (``Reply``): ``ask`` records its abstention
-    score and draft answer on the ``Answer``."""
+class Generator(Protocol):
+    """What a ``ragcore.generators`` plugin builds: answers a ``Prompt`` with a ``Reply``.
 
-    def respond(
+    ``on_token`` receives the reply's text in pieces as it is produced (for streaming; their
+    concatenation is ``Reply.text``). A chat model renders the prompt to messages and parses
+    its own text back inside (``ragcore.prompting.answer_by_chat``)."""
+
+    name: str
+
+    def answer(
         self,
-        messages: Sequence[dict[str, str]],
+        prompt: Prompt,
         max_new_tokens: int = 64,
         on_token: Callable[[str], None] | None = None,
     ) -> Reply: ...

@@ -6,7 +6,7 @@ what a generator made of numbered hits: text (or an abstention) and the passages
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -138,6 +138,35 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Passage:
+    """A passage a generator reads: its text and a title (e.g. its heading path)."""
+
+    text: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What a generator answers: a question and the passages it may use, numbered 1..n in
+    order (``Passage`` values; citations name these numbers)."""
+
+    question: str
+    passages: tuple[Passage, ...] = ()
+
+    @classmethod
+    def from_hits(cls, question: str, hits: Sequence[Hit]) -> Prompt:
+        return cls(
+            question,
+            tuple(Passage(h.chunk.text, " > ".join(h.chunk.heading_path)) for h in hits),
+        )
+
+    @classmethod
+    def from_pairs(cls, question: str, pairs: Sequence[tuple[str, str]]) -> Prompt:
+        """From ``(title, text)`` pairs, as the training recipes build them."""
+        return cls(question, tuple(Passage(text, title) for title, text in pairs))
+
+
+@dataclass(frozen=True)
 class Skipped:
     """A source item that exists but could not be used, and why. The index keeps whatever it
     held for it before."""
@@ -190,7 +219,7 @@ class Answer:
     ``text is None`` means the generator abstained; ``abstain_reason`` says why. ``flags``
     holds warnings that did not turn the answer into an abstention (e.g. ``"unsupported"``
     when the grounding guard is set to flag rather than abstain). A generator that scores its
-    replies (``ScoringGenerator``) leaves its ``abstain_score`` (higher: more likely wrong)
+    replies (``Reply.abstain_score``) leaves its ``abstain_score`` (higher: more likely wrong)
     and its ``draft``, the answer it found, also when it withheld it.
     """
 

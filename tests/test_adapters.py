@@ -18,8 +18,9 @@ from ragcore.evals.data.squad import load_squad, split_articles
 from tiny_models import fixture_words, squad_fixture, tiny_model
 
 from ragcore.errors import ConfigError
-from ragcore.prompting import ABSTAIN_REPLY, passages_in, reader_messages
+from ragcore.prompting import ABSTAIN_REPLY, reader_messages
 from ragcore.protocols import Generator
+from ragcore.types import Passage, Prompt
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +67,15 @@ def test_raft_examples_mix_distractors_and_abstentions(squad_file: Path) -> None
     assert g1.answer is None and "9000" not in g1.passages[0][1]
 
 
-def test_passages_round_trip_through_the_prompt() -> None:
+def test_the_prompt_numbers_titled_passages() -> None:
     passages = [("Gateways", "The gateway listens  on port 9000 ."), ("", "Second one .")]
-    messages = reader_messages("Which port ?", passages)
-    assert passages_in(messages) == ["The gateway listens on port 9000 .", "Second one ."]
-    assert passages_in([{"role": "user", "content": "free text"}]) == []
+    prompt = Prompt.from_pairs("Which port ?", passages)
+    assert prompt.passages == (
+        Passage("The gateway listens  on port 9000 .", "Gateways"),
+        Passage("Second one ."),
+    )
+    user = reader_messages(prompt)[-1]["content"]
+    assert "[1] (Gateways) The gateway listens on port 9000 .\n\n[2] Second one ." in user
 
 
 def _train(base: Path, examples: list, out: Path, seed: int = 0) -> Path:
@@ -156,7 +161,7 @@ def test_registry_switches_adapters_per_request(base: Path, two_adapters, squad_
     assert registry.load(answerer) == "answerer" and registry.load(abstainer) == "abstainer"
     assert registry.names == ["answerer", "abstainer"]
     ex = next(ex for ex in gold_examples(load_squad(squad_file)) if ex.id == "g1")
-    messages = reader_messages(ex.question, ex.passages)
+    messages = ex.prompt
     config = ReaderConfig(abstain_threshold=0.5)
     answer_gen = registry.reader("answerer", config)
     abstain_gen = registry.reader("abstainer", config)
@@ -164,9 +169,11 @@ def test_registry_switches_adapters_per_request(base: Path, two_adapters, squad_
     first = answer_gen.reading(messages)
     refusal = abstain_gen.reading(messages)
     assert refusal.p_abstain > 0.5 > first.p_abstain
-    assert abstain_gen.generate(messages) == ABSTAIN_REPLY
-    reply = answer_gen.generate(messages)
-    assert reply.endswith("[1]") and reply[: -len(" [1]")] in ex.passages[0][1]
+    assert abstain_gen.answer(messages).text == ABSTAIN_REPLY
+    reply = answer_gen.answer(messages)
+    assert reply.cited == (1,) and reply.answer in ex.passages[0][1]
+    assert reply.draft == reply.answer
+    assert reply.abstain_score == pytest.approx(first.abstain_score(config.score))
     again = answer_gen.reading(messages)  # switching back gives the same numbers
     assert again.p_abstain == pytest.approx(first.p_abstain, abs=1e-6)
     assert again.answer == first.answer
@@ -207,7 +214,7 @@ def test_constrained_decoding_only_copies_passage_text(base: Path, squad_file: P
     registry = AdapterRegistry(base, "tiny-base")
     reader = registry.reader(None, ReaderConfig(abstain_threshold=None, max_answer_tokens=6))
     for ex in gold_examples(load_squad(squad_file)):
-        reading = reader.reading(reader_messages(ex.question, ex.passages))
+        reading = reader.reading(ex.prompt)
         assert 0.0 < reading.p_abstain < 1.0
         if reading.answer is not None:  # a random model still only copies passage words
             assert f" {reading.answer} " in f" {' '.join(ex.passages[0][1].split())} "
@@ -298,9 +305,7 @@ def test_head_score_in_reading_matches_batched_hidden_states(
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).eval()
     examples = gold_examples(load_squad(squad_file))
-    prompts = [
-        chat_prompt_ids(tokenizer, reader_messages(e.question, e.passages)) for e in examples
-    ]
+    prompts = [chat_prompt_ids(tokenizer, reader_messages(e.prompt)) for e in examples]
     states = last_token_states(model, tokenizer, prompts, batch=4)
     assert states.shape[:2] == (len(examples), 3)  # embeddings + 2 layers
     labels = torch.tensor([e.answer is None for e in examples])

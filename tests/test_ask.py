@@ -4,7 +4,7 @@ index, and a tiny randomly initialised transformers model behind the generator p
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,8 +13,9 @@ from tiny_models import tiny_model
 from ragcore import AbstainReason, Chunk, Hit, Index
 from ragcore.ask import AskConfig, answer_from_reply, ask
 from ragcore.grounding import GuardMode, best_supporting, key_tokens, support
-from ragcore.prompting import ABSTAIN_REPLY, build_messages, parse_reply
-from ragcore.protocols import Generator
+from ragcore.prompting import ABSTAIN_REPLY, parse_reply, reader_messages
+from ragcore.protocols import Generator, Reply
+from ragcore.types import Prompt
 
 
 def hit(n: int, text: str, headings: tuple[str, ...] = ()) -> Hit:
@@ -30,7 +31,7 @@ HITS = (
 
 
 def test_prompt_numbers_passages_and_states_the_abstain_form() -> None:
-    system, user = build_messages("Which port?", HITS)
+    system, user = reader_messages(Prompt.from_hits("Which port?", HITS))
     assert system["role"] == "system" and ABSTAIN_REPLY in system["content"]
     assert (
         "[1] (Gateway) The gateway listens on port 9000. Its admin API uses 9001."
@@ -57,6 +58,13 @@ def test_parse_reply(reply: str, answer: str | None, cited: tuple, invalid: tupl
     parsed = parse_reply(reply, 3)
     assert (parsed.answer, parsed.cited) == (answer, cited)
     assert parsed.invalid == invalid or answer is None
+    assert parsed.abstained == (answer is None)
+
+
+def test_a_reply_shows_its_answer_and_citations() -> None:
+    assert Reply("Port 9000", (1, 3)).text == "Port 9000 [1][3]"
+    assert Reply("Port 9000").text == "Port 9000"
+    assert Reply(None, draft="9000").text == ABSTAIN_REPLY
 
 
 def test_support_counts_key_tokens() -> None:
@@ -70,10 +78,10 @@ def test_support_counts_key_tokens() -> None:
 
 
 def test_guard_modes() -> None:
-    ok = answer_from_reply("q", HITS, "port 9000 [1]", AskConfig())
+    ok = answer_from_reply("q", HITS, Reply("port 9000", (1,)), AskConfig())
     assert ok.text == "port 9000" and [c.n for c in ok.citations] == [1] and not ok.flags
     # cites passage 2, which does not hold "9000": unsupported
-    bad = "port 9000 [2]"
+    bad = Reply("port 9000", (2,))
     refused = answer_from_reply("q", HITS, bad, AskConfig(guard=GuardMode.ABSTAIN))
     assert refused.abstained and refused.abstain_reason is AbstainReason.UNSUPPORTED
     flagged = answer_from_reply("q", HITS, bad, AskConfig(guard=GuardMode.FLAG))
@@ -81,31 +89,30 @@ def test_guard_modes() -> None:
     kept = answer_from_reply("q", HITS, bad, AskConfig(guard=GuardMode.OFF))
     assert kept.text == "port 9000" and not kept.flags
     # no citation, but passage 2 supports it: cited for the reader, and flagged as inferred
-    inferred = answer_from_reply("q", HITS, "30 minutes", AskConfig())
+    inferred = answer_from_reply("q", HITS, Reply("30 minutes"), AskConfig())
     assert [c.n for c in inferred.citations] == [2] and inferred.flags == ("inferred_citation",)
-    abstained = answer_from_reply("q", HITS, "I don't know.", AskConfig())
+    abstained = answer_from_reply("q", HITS, Reply(None), AskConfig())
     assert abstained.abstain_reason is AbstainReason.NO_ANSWER
 
 
 class Scripted:
-    """A deterministic Generator: answers with the first line of passage 1, cited, streaming
-    it word by word; records the prompts it got."""
+    """A deterministic Generator: answers with the first sentence of passage 1, cited,
+    streaming it word by word; records the prompts it got."""
 
     name = "scripted"
 
     def __init__(self) -> None:
-        self.calls: list[Sequence[dict[str, str]]] = []
+        self.calls: list[Prompt] = []
 
-    def generate(
+    def answer(
         self,
-        messages: Sequence[dict[str, str]],
+        prompt: Prompt,
         max_new_tokens: int = 64,
         on_token: Callable[[str], None] | None = None,
-    ) -> str:
-        self.calls.append(messages)
-        first = messages[1]["content"].split("[1] ", 1)[1].split(". ")[0]
-        reply = f"{first} [1]"
-        for word in reply.split(" "):
+    ) -> Reply:
+        self.calls.append(prompt)
+        reply = Reply(" ".join(prompt.passages[0].text.split()).split(". ")[0], (1,))
+        for word in reply.text.split(" "):
             if on_token:
                 on_token(word + " ")
         return reply
@@ -137,9 +144,11 @@ def test_transformers_generator_streams_what_it_returns(tmp_path: Path) -> None:
     gen = TransformersGenerator(tiny_model(tmp_path / "tiny"))
     assert isinstance(gen, Generator) and gen.name == "tiny"
     pieces: list[str] = []
-    reply = gen.generate(build_messages("which port", HITS[:2]), 12, pieces.append)
-    assert reply and "".join(pieces) == reply
-    assert gen.generate(build_messages("which port", HITS[:2]), 12) == reply  # greedy
+    messages = reader_messages(Prompt.from_hits("which port", HITS[:2]))
+    text = gen.complete(messages, 12, pieces.append)
+    assert text and "".join(pieces) == text
+    assert gen.complete(messages, 12) == text  # greedy
+    assert gen.answer(Prompt.from_hits("which port", HITS[:2]), 12) == parse_reply(text, 2)
     with pytest.raises(Exception, match="not a transformers model directory"):
         TransformersGenerator(tmp_path)
 

@@ -5,7 +5,7 @@ real demo index with the real packaged reader."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,8 @@ from test_ask import HITS
 from ragcore import Index
 from ragcore.ask import answer_passages, ask
 from ragcore.errors import SourceError
-from ragcore.protocols import Reply, ScoringGenerator
+from ragcore.protocols import Generator, Reply
+from ragcore.types import Prompt
 
 
 @pytest.mark.parametrize(
@@ -108,29 +109,31 @@ class FirstSentence:
 
     name = "first-sentence"
 
-    def respond(
+    def answer(
         self,
-        messages: Sequence[dict[str, str]],
+        prompt: Prompt,
         max_new_tokens: int = 64,
         on_token: Callable[[str], None] | None = None,
     ) -> Reply:
-        user = messages[-1]["content"]
-        if "[1] " not in user:
-            return Reply("I don't know.")
-        numbers = [w.strip(".,") for w in user.split("[1] ", 1)[1].split() if w[:1].isdigit()]
+        if not prompt.passages:
+            return Reply(None)
+        numbers = [w.strip(".,") for w in prompt.passages[0].text.split() if w[:1].isdigit()]
         if not numbers:
-            return Reply("I don't know.")
-        score = 1 / (1 + user.count("\n\n["))
-        text = f"{numbers[0]} [1]" if score < 0.5 else "I don't know."
-        return Reply(text, score, numbers[0], 1)
-
-    def generate(self, messages, max_new_tokens=64, on_token=None) -> str:
-        return self.respond(messages, max_new_tokens, on_token).text
+            return Reply(None)
+        score = 1 / len(prompt.passages)
+        given = score < 0.5
+        return Reply(
+            numbers[0] if given else None,
+            (1,) if given else (),
+            abstain_score=score,
+            draft=numbers[0],
+            draft_cited=1,
+        )
 
 
 def test_answer_passages_keeps_the_score_and_the_draft() -> None:
     gen = FirstSentence()
-    assert isinstance(gen, ScoringGenerator)
+    assert isinstance(gen, Generator)
     three = answer_passages("Which port?", HITS, gen)
     assert three.text == "9000" and three.abstain_score == pytest.approx(1 / 3)
     one = answer_passages("Which port?", HITS[:1], gen)  # score 1/1: withheld, draft kept

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,9 @@ from tiny_models import tiny_model
 from ragcore import Index
 from ragcore.cli import main
 from ragcore.errors import ConfigError
-from ragcore.prompting import ABSTAIN_REPLY, passages_in
+from ragcore.prompting import ABSTAIN_REPLY, parse_reply
+from ragcore.protocols import Reply
+from ragcore.types import Prompt
 
 PASSAGES = (
     ("Gateway", "The gateway listens on port 9000 by default."),
@@ -40,14 +42,14 @@ class Teacher:
     def __init__(self, rule: Callable[[list[str]], str]) -> None:
         self.rule, self.name, self.calls = rule, "scripted-teacher", 0
 
-    def generate(
+    def answer(
         self,
-        messages: Sequence[dict[str, str]],
+        prompt: Prompt,
         max_new_tokens: int = 64,
         on_token: Callable[[str], None] | None = None,
-    ) -> str:
+    ) -> Reply:
         self.calls += 1
-        return self.rule(passages_in(messages))
+        return parse_reply(self.rule([p.text for p in prompt.passages]), len(prompt.passages))
 
 
 def finds_port(shown: list[str]) -> str:
@@ -92,9 +94,9 @@ def test_position_bias_and_unverified_answers_are_dropped_and_refusals_abstain()
         Teacher(lambda s: next(mixed)), "q", PASSAGES, DistillConfig(samples=2, agree=1),
         random.Random(0),
     ).verdict is Verdict.UNVERIFIED  # fmt: skip
-    assert verified("9000 [2]", PASSAGES) is None  # cites a passage without the answer
-    assert verified("9000 [1]", PASSAGES) == ("9000", 1)
-    assert verified("9000", PASSAGES) is None  # uncited
+    assert verified(Reply("9000", (2,)), PASSAGES) is None  # cites a passage without it
+    assert verified(Reply("9000", (1,)), PASSAGES) == ("9000", 1)
+    assert verified(Reply("9000"), PASSAGES) is None  # uncited
 
 
 def test_config_and_questions_file_errors(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from ragcore.ask import AskConfig, ask
 from ragcore.errors import ConfigError, PluginError
 from ragcore.plugins import load_generator
 from ragcore.protocols import Generator
+from ragcore.types import Passage, Prompt
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -75,15 +76,20 @@ def test_plain_and_streamed_replies(endpoint: str) -> None:
     messages = [
         {"role": "user", "content": "Passages:\n[1] The gateway uses port 9000.\n\nQuestion: q"}
     ]
-    assert gen.generate(messages, 16) == "port 9000 [1]"
+    assert gen.complete(messages, 16) == "port 9000 [1]"
     pieces: list[str] = []
-    assert gen.generate(messages, 16, pieces.append) == "port 9000 [1]"
+    assert gen.complete(messages, 16, pieces.append) == "port 9000 [1]"
     assert pieces == ["port ", "9000 ", "[1]"]
     plain, streamed = Handler.requests
     assert plain["path"] == "/v1/chat/completions" and plain["body"]["stream"] is False
     assert streamed["body"]["stream"] is True
     assert plain["body"]["model"] == "tiny-chat" and plain["body"]["max_tokens"] == 16
     assert plain["body"]["temperature"] == 0 and plain["body"]["messages"] == messages
+    # the Generator contract: the prompt rendered as messages, the text read back as a Reply
+    reply = gen.answer(Prompt("q", (Passage("The gateway uses port 9000."),)), 16)
+    assert (reply.answer, reply.cited, reply.invalid) == ("port 9000", (1,), ())
+    sent = Handler.requests[-1]["body"]["messages"]
+    assert "[1] The gateway uses port 9000." in sent[-1]["content"]
 
 
 def test_ask_through_the_endpoint(demo_index: Index, endpoint: str) -> None:
@@ -98,9 +104,9 @@ def test_ask_through_the_endpoint(demo_index: Index, endpoint: str) -> None:
 def test_errors_name_the_endpoint_and_the_fix(endpoint: str, monkeypatch) -> None:
     messages = [{"role": "user", "content": "q"}]
     with pytest.raises(PluginError, match="answered HTTP 500: model crashed"):
-        load_generator("openai", "broken", endpoint=endpoint).generate(messages)
+        load_generator("openai", "broken", endpoint=endpoint).complete(messages)
     with pytest.raises(PluginError, match=r"cannot reach http://127\.0\.0\.1:9/v1"):
-        load_generator("openai", "m", endpoint="http://127.0.0.1:9/v1").generate(messages)
+        load_generator("openai", "m", endpoint="http://127.0.0.1:9/v1").complete(messages)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     with pytest.raises(PluginError, match="no endpoint URL"):
         load_generator("openai", "m")
@@ -138,13 +144,13 @@ def test_rate_limits_are_retried_as_retry_after_asks() -> None:
     url = f"http://127.0.0.1:{server.server_port}/v1"
     try:
         gen = load_generator("openai", "m", endpoint=url)
-        assert gen.generate([{"role": "user", "content": "q"}]) == "ok [1]"
+        assert gen.complete([{"role": "user", "content": "q"}]) == "ok [1]"
         assert len(Limited.seen) == 3
         assert all(b - a >= 0.9 for a, b in itertools.pairwise(Limited.seen))  # waited 1 s
         Limited.seen, Limited.refusals = [], 10
         gen.retry = RetryPolicy(attempts=2, cap_s=0.05)  # Retry-After capped at 0.05 s
         with pytest.raises(PluginError, match="HTTP 429 after 2 attempts"):
-            gen.generate([{"role": "user", "content": "q"}])
+            gen.complete([{"role": "user", "content": "q"}])
         assert len(Limited.seen) == 2
     finally:
         server.shutdown()

@@ -4,7 +4,7 @@ the adapters CLI from training to scoring on a tiny model."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,9 @@ from ragcore import Index
 from ragcore.answer_match import contains_span
 from ragcore.ask import AskConfig
 from ragcore.cli import main
-from ragcore.prompting import ABSTAIN_REPLY, passages_in
+from ragcore.prompting import ABSTAIN_REPLY, parse_reply
+from ragcore.protocols import Reply
+from ragcore.types import Prompt
 
 REPLIES = {
     "Which port does the gateway use ?": "port 9000 [1]",  # F1 2/3, EM 0
@@ -41,17 +43,16 @@ class Scripted:
     def __init__(self) -> None:
         self.seen: list[list[str]] = []
 
-    def generate(
+    def answer(
         self,
-        messages: Sequence[dict[str, str]],
+        prompt: Prompt,
         max_new_tokens: int = 64,
         on_token: Callable[[str], None] | None = None,
-    ) -> str:
-        user = messages[-1]["content"]
-        self.seen.append(passages_in(messages))
-        reply = REPLIES[user.rsplit("Question: ", 1)[1]]
+    ) -> Reply:
+        self.seen.append([" ".join(p.text.split()) for p in prompt.passages])
+        reply = parse_reply(REPLIES[prompt.question], len(prompt.passages))
         if on_token is not None:
-            on_token(reply)
+            on_token(reply.text)
         return reply
 
 

@@ -11,7 +11,8 @@ import pytest
 from ragcore.adapters.reader.registry import DEFAULT_ADAPTER, SHIPPED, AdapterInfo
 
 from ragcore.plugins import load_generator
-from ragcore.prompting import ABSTAIN_REPLY, parse_reply, reader_messages
+from ragcore.prompting import ABSTAIN_REPLY
+from ragcore.types import Prompt
 
 pytestmark = pytest.mark.slow
 
@@ -48,19 +49,19 @@ def test_the_verifier_judges_the_decoded_span(reader) -> None:
     from ragcore.adapters.reader.decoding import AbstainScore
 
     assert reader.config.score is AbstainScore.VERIFIER and reader.verifier is not None
-    good = reader.reading(reader_messages("Who is the tower named after?", [PASSAGE]))
-    bad = reader.reading(reader_messages("Who wrote the novel Dracula?", [PASSAGE]))
+    good = reader.reading(Prompt.from_pairs("Who is the tower named after?", [PASSAGE]))
+    bad = reader.reading(Prompt.from_pairs("Who wrote the novel Dracula?", [PASSAGE]))
     assert good.p_verify is not None and bad.p_verify is not None
     assert good.p_verify < reader.config.abstain_threshold <= bad.p_verify
 
 
 def test_answers_from_the_passage_and_cites_it(reader) -> None:
-    reply = reader.generate(reader_messages("Who is the tower named after?", [PASSAGE]))
-    parsed = parse_reply(reply, 1)
+    parsed = reader.answer(Prompt.from_pairs("Who is the tower named after?", [PASSAGE]))
     assert parsed.answer is not None and "Eiffel" in parsed.answer
     assert parsed.cited == (1,) and parsed.answer in PASSAGE[1]
 
 
 def test_abstains_when_the_passage_lacks_the_answer(reader) -> None:
     for question in ("What is the population of Tokyo?", "Who wrote the novel Dracula?"):
-        assert reader.generate(reader_messages(question, [PASSAGE])) == ABSTAIN_REPLY
+        reply = reader.answer(Prompt.from_pairs(question, [PASSAGE]))
+        assert reply.abstained and reply.text == ABSTAIN_REPLY

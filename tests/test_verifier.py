@@ -110,11 +110,3 @@ def test_feature_values_use_the_cited_passage_sentence() -> None:
         reading.abstain_score(AbstainScore.VERIFIER)
     assert Reading("x", 1, 0.5, 0.5, p_verify=0.7).abstain_score(AbstainScore.VERIFIER) == 0.7
     assert not AbstainScore.VERIFIER.before_decoding
-
-
-def test_question_in_reads_the_prompt_back() -> None:
-    from ragcore.prompting import question_in, reader_messages
-
-    messages = reader_messages("  How long does a reset take? ", [("Gateways", PASSAGE)])
-    assert question_in(messages) == "How long does a reset take?"
-    assert question_in([{"role": "user", "content": "plain"}]) == "plain"

@@ -25,6 +25,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ragcore.adapters.reader.tokens import cache_keyword
+
 from ragcore.errors import ConfigError
 from ragcore.prompting import ABSTAIN_REPLY
 
@@ -118,14 +120,21 @@ class Reading:
             return self.p_abstain
         return self.p_abstain / (self.p_abstain + self.p_answer)
 
+    def gives(
+        self, threshold: float | None, score: AbstainScore = AbstainScore.NULL_VS_SPAN
+    ) -> bool:
+        """Whether the span is given (else the reader abstains) at ``threshold``."""
+        return self.answer is not None and (
+            threshold is None or self.abstain_score(score) < threshold
+        )
+
     def reply(
         self, threshold: float | None, score: AbstainScore = AbstainScore.NULL_VS_SPAN
     ) -> str:
-        if self.answer is None or (
-            threshold is not None and self.abstain_score(score) >= threshold
-        ):
+        """The reply's text as streamed: ``span [n]``, or the abstention."""
+        if not self.gives(threshold, score):
             return ABSTAIN_REPLY
-        return f"{self.answer} [{self.cited}]" if self.cited else self.answer
+        return f"{self.answer} [{self.cited}]" if self.cited else str(self.answer)
 
 
 def _norm(text: str) -> str:
@@ -152,17 +161,14 @@ def read(
 
     device = next(model.parameters()).device
     cache = DynamicCache()
+    kv = {cache_keyword(model): cache, "use_cache": True}
     with torch.inference_mode():
         ids = torch.tensor([list(prompt_ids)], device=device)
-        first = model(
-            input_ids=ids, past_key_values=cache, use_cache=True, output_hidden_states=bool(head)
-        )
+        first = model(input_ids=ids, output_hidden_states=bool(head), **kv)
         logits = first.logits[0, -1]
         p_head = float(head.probability(first.hidden_states[head.layer][0, -1])) if head else None
         abstain = tokenizer(ABSTAIN_REPLY, add_special_tokens=False)["input_ids"]
-        follow = model(
-            input_ids=torch.tensor([abstain], device=device), past_key_values=cache, use_cache=True
-        ).logits[0]
+        follow = model(input_ids=torch.tensor([abstain], device=device), **kv).logits[0]
         steps = torch.cat([logits[None], follow[:-1]]).log_softmax(-1)
         p_abstain = math.exp(float(steps[torch.arange(len(abstain)), torch.tensor(abstain)].sum()))
         cache.crop(-len(abstain))  # back to the prompt alone
@@ -194,11 +200,7 @@ def read(
                 stream(text[len(answer) :] if answer else text.lstrip())
             answer_ids.append(token)
             answer = text
-            logits = model(
-                input_ids=torch.tensor([[token]], device=device),
-                past_key_values=cache,
-                use_cache=True,
-            ).logits[0, -1]
+            logits = model(input_ids=torch.tensor([[token]], device=device), **kv).logits[0, -1]
     span = _norm(answer).strip()
     span, cited = whole_words(span, texts)
     if not span:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import nullcontext
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,9 @@ from ragcore.adapters.reader.tokens import chat_prompt_ids
 from ragcore.adapters.reader.verifier import VERIFIER_FILE, AnswerVerifier, feature_values
 
 from ragcore.errors import ConfigError, PluginError
-from ragcore.prompting import passages_in, question_in
+from ragcore.prompting import reader_messages
 from ragcore.protocols import Reply
+from ragcore.types import Prompt
 
 SHIPPED = Path(__file__).resolve().parent.parent / "shipped"  # adapters/shipped/
 DEFAULT_ADAPTER = "squad2-reader"
@@ -112,17 +114,17 @@ class ReaderGenerator:
 
     def reading(
         self,
-        messages: Sequence[dict[str, str]],
+        prompt: Prompt,
         *,
         config: ReaderConfig | None = None,
         decode_when_abstaining: bool = True,
         on_token: Callable[[str], None] | None = None,
     ) -> Reading:
         """The full reading (abstention probability and span), for calibration and eval."""
-        passages = passages_in(messages) or [messages[-1]["content"]]
-        prompt = chat_prompt_ids(self.tokenizer, messages)
+        passages = [p.text for p in prompt.passages]
+        ids = chat_prompt_ids(self.tokenizer, reader_messages(prompt))
         config = config or self.config
-        verifier, question = self.verifier, question_in(messages)
+        verifier, question = self.verifier, prompt.question
         # A full reading (calibration, eval) reports every score; a reply needs the
         # verifier's cross-encoder pass only when the verifier decides.
         wanted = decode_when_abstaining or config.score is AbstainScore.VERIFIER
@@ -137,7 +139,7 @@ class ReaderGenerator:
             lambda model: read(
                 model,
                 self.tokenizer,
-                prompt,
+                ids,
                 passages,
                 config,
                 decode_when_abstaining=decode_when_abstaining,
@@ -154,34 +156,29 @@ class ReaderGenerator:
             with context if context is not None else nullcontext():
                 return fn(self.model)
 
-    def respond(
+    def answer(
         self,
-        messages: Sequence[dict[str, str]],
+        prompt: Prompt,
         max_new_tokens: int = 64,
         on_token: Callable[[str], None] | None = None,
     ) -> Reply:
-        """The reply with its abstention score and the span found (``ScoringGenerator``)."""
+        """The ``Generator`` contract: the span found (cited by the passage that holds it)
+        unless the abstention score reaches the threshold, with that score and the draft."""
         config = self.config
         if max_new_tokens < config.max_answer_tokens:
             config = replace(config, max_answer_tokens=max_new_tokens)
         reading = self.reading(
-            messages, config=config, decode_when_abstaining=False, on_token=on_token
+            prompt, config=config, decode_when_abstaining=False, on_token=on_token
         )
         scored = reading.answer is not None or config.score.before_decoding
+        given = reading.gives(config.abstain_threshold, config.score)
         return Reply(
-            reading.reply(config.abstain_threshold, config.score),
-            reading.abstain_score(config.score) if scored else None,
-            reading.answer,
-            reading.cited,
+            reading.answer if given else None,
+            (reading.cited,) if given and reading.cited else (),
+            abstain_score=reading.abstain_score(config.score) if scored else None,
+            draft=reading.answer,
+            draft_cited=reading.cited,
         )
-
-    def generate(
-        self,
-        messages: Sequence[dict[str, str]],
-        max_new_tokens: int = 64,
-        on_token: Callable[[str], None] | None = None,
-    ) -> str:
-        return self.respond(messages, max_new_tokens, on_token).text
 
 
 class AdapterRegistry:
@@ -223,7 +220,7 @@ class AdapterRegistry:
             return name
         from peft import PeftModel
 
-        with self._lock:
+        with self._lock, peft_quietly():
             if isinstance(self.model, PeftModel):
                 self.model.load_adapter(str(info.path), adapter_name=name)
             else:
@@ -266,6 +263,15 @@ class AdapterRegistry:
         )
 
 
+@contextmanager
+def peft_quietly() -> Iterator[None]:
+    """peft asks transformers 5.x ``is_gradient_checkpointing``, which warns that the name is
+    deprecated: a library's notice, not the user's business."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated")
+        yield
+
+
 def merge_adapter(base_dir: Path, adapter: str | Path, out: Path) -> Path:
     """Fold an adapter's LoRA weights into a copy of the base and save a standalone model
     folder (weights, tokenizer, reader config and training card) at ``out``."""
@@ -279,7 +285,8 @@ def merge_adapter(base_dir: Path, adapter: str | Path, out: Path) -> Path:
             f"adapter {info.name} was not trained on {base_dir}", "merge it into its own base"
         )
     base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-    merged = PeftModel.from_pretrained(base, str(info.path)).merge_and_unload()
+    with peft_quietly():
+        merged = PeftModel.from_pretrained(base, str(info.path)).merge_and_unload()
     out.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(out)
     AutoTokenizer.from_pretrained(base_dir).save_pretrained(out)

@@ -27,3 +27,12 @@ def left_padded(sequences: Sequence[Sequence[int]], pad: int) -> tuple[Any, Any,
         ids[row, width - len(seq) :] = torch.tensor(list(seq), dtype=torch.long)
         mask[row, width - len(seq) :] = 1
     return ids, mask, (mask.cumsum(-1) - 1).clamp(min=0)
+
+
+def cache_keyword(model: Any) -> str:
+    """The keyword a model's forward takes its KV cache by: ``cache`` in transformers 5.x
+    (where ``past_key_values`` still works but warns), ``past_key_values`` before."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"

@@ -163,7 +163,7 @@ def readings(
     with Progress(quiet) as progress:
         task = progress.task("calibrating", total=len(examples))
         for ex in examples:
-            reading = reader.reading(reader_messages(ex.question, ex.passages))
+            reading = reader.reading(ex.prompt)
             out.append((reading, ex))
             progress.advance(task)
     return out
@@ -213,10 +213,7 @@ def head_features(
     import torch
 
     examples = gold_examples(articles)
-    prompts = [
-        chat_prompt_ids(reader.tokenizer, reader_messages(ex.question, ex.passages))
-        for ex in examples
-    ]
+    prompts = [chat_prompt_ids(reader.tokenizer, reader_messages(ex.prompt)) for ex in examples]
     with Progress(quiet) as progress:
         task = progress.task("hidden states for the abstention head", total=len(prompts))
         states = reader.run(

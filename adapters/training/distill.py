@@ -44,8 +44,8 @@ from ragcore.adapters.training.raft import ReaderExample
 from ragcore.answer_match import contains_span, normalize
 from ragcore.errors import ConfigError
 from ragcore.progress import Progress
-from ragcore.prompting import parse_reply, reader_messages
-from ragcore.protocols import Generator
+from ragcore.protocols import Generator, Reply
+from ragcore.types import Prompt
 
 if TYPE_CHECKING:
     from ragcore.index import Index
@@ -101,24 +101,23 @@ class DistillLabel:
     answer: str | None
     cited: int | None
     votes: int
-    replies: tuple[str, ...]
+    replies: tuple[Reply, ...]  # the teacher's replies, one per sample
 
     def example(self, n: int) -> ReaderExample:
         return ReaderExample(f"distill-{n}", self.question, self.passages, self.answer, self.cited)
 
 
-def verified(reply: str, passages: Sequence[tuple[str, str]]) -> tuple[str, int] | None:
+def verified(parsed: Reply, passages: Sequence[tuple[str, str]]) -> tuple[str, int] | None:
     """(answer, cited passage) when the reply's answer occurs in the first passage it cites."""
-    parsed = parse_reply(reply, len(passages))
     if parsed.answer is None or not parsed.cited:
         return None
     n = parsed.cited[0]
     return (parsed.answer, n) if contains_span(passages[n - 1][1], parsed.answer) else None
 
 
-def answered(replies: Sequence[str], passages: int) -> bool:
+def answered(replies: Sequence[Reply]) -> bool:
     """Whether any reply answers rather than abstains (verifiably or not)."""
-    return any(parse_reply(reply, passages).answer is not None for reply in replies)
+    return any(reply.answer is not None for reply in replies)
 
 
 def label_question(
@@ -137,12 +136,12 @@ def label_question(
         else:
             rng.shuffle(order)
         shown = [passages[i] for i in order]
-        reply = teacher.generate(reader_messages(question, shown), config.max_new_tokens)
+        reply = teacher.answer(Prompt.from_pairs(question, shown), config.max_new_tokens)
         replies.append(reply)
         if (found := verified(reply, shown)) is not None:
             answers.append(found[0])
     if not answers:
-        drop = config.unverified is Unverified.DROP and answered(replies, len(passages))
+        drop = config.unverified is Unverified.DROP and answered(replies)
         verdict = Verdict.UNVERIFIED if drop else Verdict.ABSTAIN
         return DistillLabel(question, passages, verdict, None, None, 0, tuple(replies))
     votes = Counter(normalize(a) for a in answers)

@@ -21,6 +21,7 @@ from typing import Any
 
 from ragcore.adapters.reader.base_model import file_sha256
 from ragcore.adapters.reader.card import model_fingerprint, write_card
+from ragcore.adapters.reader.registry import peft_quietly
 from ragcore.adapters.reader.tokens import chat_prompt_ids, left_padded
 from ragcore.adapters.training.raft import ReaderExample, raft_examples
 from ragcore.evals.data.squad import Article
@@ -90,7 +91,7 @@ class TrainResult:
 
 def encode(tokenizer: Any, example: ReaderExample) -> tuple[list[int], list[int]]:
     """(prompt ids, reply ids); the reply ends with the end-of-turn token."""
-    prompt = chat_prompt_ids(tokenizer, reader_messages(example.question, example.passages))
+    prompt = chat_prompt_ids(tokenizer, reader_messages(example.prompt))
     reply = target_reply(example.answer, example.cited)
     ids = tokenizer(reply, add_special_tokens=False)["input_ids"]
     return prompt, [*ids, tokenizer.eos_token_id]
@@ -172,7 +173,8 @@ def _train(
         target_modules=list(config.target_modules),
         task_type="CAUSAL_LM",
     )
-    model = get_peft_model(model, lora)
+    with peft_quietly():
+        model = get_peft_model(model, lora)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)

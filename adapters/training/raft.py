@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from ragcore.evals.data.squad import Article, Question
 
 from ragcore.answer_match import contains_span
+from ragcore.types import Prompt
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,11 @@ class ReaderExample:
             raise ValueError("an example has both an answer and its passage number, or neither")
         if self.cited is not None and not 1 <= self.cited <= len(self.passages):
             raise ValueError(f"cited passage {self.cited} is not among {len(self.passages)}")
+
+    @property
+    def prompt(self) -> Prompt:
+        """What the reader is given: the question and the numbered passages."""
+        return Prompt.from_pairs(self.question, self.passages)
 
 
 def gold_examples(articles: Sequence[Article]) -> list[ReaderExample]:

@@ -123,10 +123,11 @@ def transformers_model(path: str | Path, threads: int | None = None) -> Any:
 
 def SmolLM2(adapter: str | Path | None = "default", threads: int | None = None) -> Any:
     """The ``smollm2-135m-instruct`` plugin: the packaged base (converted once to
-    safetensors) with a reader adapter, the shipped one by default; ``adapter=None`` or
-    ``"none"`` gives the bare base model."""
+    safetensors) with a reader adapter folded in (merged once, then cached), the shipped one
+    by default; ``adapter=None`` or ``"none"`` gives the bare base model."""
     from ragcore.adapters.reader.base_model import BASE_NAME, base_model_dir
-    from ragcore.adapters.reader.registry import DEFAULT_ADAPTER, AdapterRegistry
+    from ragcore.adapters.reader.merged import merged_reader
+    from ragcore.adapters.reader.registry import DEFAULT_ADAPTER
 
     if threads:
         import torch
@@ -134,6 +135,5 @@ def SmolLM2(adapter: str | Path | None = "default", threads: int | None = None) 
         torch.set_num_threads(threads)
     if adapter is None or str(adapter).lower() == "none":
         return TransformersGenerator(base_model_dir(), name=BASE_NAME)
-    registry = AdapterRegistry(base_model_dir(), BASE_NAME)
-    name = registry.load(DEFAULT_ADAPTER if adapter == "default" else adapter)
-    return registry.reader(name)
+    chosen = DEFAULT_ADAPTER if adapter == "default" else adapter
+    return merged_reader(base_model_dir(), BASE_NAME, chosen)

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ragcore import Chunk, Hit
+from ragcore.prompting import reader_messages
 from ragcore.types import Prompt
 
 
@@ -77,15 +78,15 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     base = TransformersGenerator(base_model_dir(), name=BASE_NAME)
-    messages_list = cases(args.squad, base.tokenizer, args.n)
-    prompt = statistics.median(len(base._input_ids(m)[0]) for m in messages_list)
-    rows = [("base, free greedy", measure(base, messages_list, args.max_new_tokens))]
+    prompts = cases(args.squad, base.tokenizer, args.n)
+    prompt = statistics.median(len(base._input_ids(reader_messages(p))[0]) for p in prompts)
+    rows = [("base, free greedy", measure(base, prompts, args.max_new_tokens))]
     registry = AdapterRegistry(base_model_dir(), BASE_NAME)
     reader = registry.reader(registry.load(args.adapter))
-    rows.append((f"base + {args.adapter} (peft)", measure(reader, messages_list, 24)))
+    rows.append((f"base + {args.adapter} (peft)", measure(reader, prompts, 24)))
     with tempfile.TemporaryDirectory() as tmp:
         merged = transformers_model(merge_adapter(base_model_dir(), args.adapter, Path(tmp)))
-        rows.append((f"{args.adapter} merged", measure(merged, messages_list, 24)))
+        rows.append((f"{args.adapter} merged", measure(merged, prompts, 24)))
     table = Table(
         title=f"SmolLM2-135M reader, {args.n} questions, prompt p50 {prompt:.0f} tokens, "
         f"{args.threads} threads (p50)"

@@ -21,6 +21,7 @@ from ragcore.cli.index import (
     cmd_status,
     cmd_sync,
 )
+from ragcore.cli.mcp import add_mcp_parser, cmd_mcp
 from ragcore.cli.options import caller_groups, common, err, groups, settings
 from ragcore.cli.serve import add_serve_parsers, cmd_keys, cmd_serve
 from ragcore.errors import RagcoreError
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ask_parser(sub, lambda p: (common(p), groups(p)))
     add_check_parser(sub, common)
     add_serve_parsers(sub, common)
+    add_mcp_parser(sub)
     add_eval_parser(sub)
     add_adapters_parser(sub)
     return ap
@@ -52,6 +54,7 @@ COMMANDS = {
     "check": lambda args: cmd_check(args, settings(args)),
     "serve": lambda args: cmd_serve(args, settings(args)),
     "keys": lambda args: cmd_keys(args, settings(args)),
+    "mcp": cmd_mcp,
 }
 
 

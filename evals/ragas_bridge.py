@@ -129,9 +129,40 @@ def _metric(metric: RagasMetric) -> Any:
     }[metric]()
 
 
+def check_judge(base_url: str, model: str, api_key: str = "unused", timeout: float = 60) -> None:
+    """One chat request to the judge, so that a wrong URL, model or key is an error naming
+    it before any metric runs (ragas would turn every failed call into a silent NaN)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    body = {"model": model, "messages": [{"role": "user", "content": "Reply OK."}],
+            "max_tokens": 4, "temperature": 0}  # fmt: skip
+    request = urllib.request.Request(
+        base_url.rstrip("/") + "/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {api_key}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            json.load(response)["choices"][0]["message"]
+    except urllib.error.HTTPError as exc:
+        raise ConfigError(
+            f"the judge at {base_url} answered HTTP {exc.code} for model {model!r}",
+            "check --judge-url (an OpenAI-compatible /v1 base URL), --judge-model and the key "
+            "in $RAGCORE_JUDGE_API_KEY",
+        ) from None
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise ConfigError(
+            f"cannot use the judge at {base_url}: {exc}",
+            "start the judge server or fix --judge-url (e.g. http://127.0.0.1:8000/v1)",
+        ) from None
+
+
 def openai_compatible_judge(base_url: str, model: str, api_key: str = "unused") -> Any:
     """A ragas LLM over an OpenAI-compatible endpoint the user runs (vLLM, llama.cpp server,
-    Ollama, a hosted API). Use a capable model: small ones give meaningless verdicts."""
+    Ollama, a hosted API, ``ragcore serve``). Use a capable model: small ones give
+    meaningless verdicts."""
     _ragas()
     from langchain_openai import ChatOpenAI
     from ragas.llms import LangchainLLMWrapper
@@ -149,10 +180,12 @@ def run_ragas(
     judge: Any = None,
     show_progress: bool = False,
 ) -> dict[str, Any]:
-    """Run ragas metrics; ``{"metrics": {name: mean}, "per_sample": {name: [score, ...]}}``.
+    """Run ragas metrics; ``{"metrics": {name: mean}, "per_sample": {name: [score, ...]},
+    "unscored": {name: count}}``.
 
     A metric whose inputs a sample lacks (e.g. no gold ids) scores NaN there and is left out of
-    the mean, as in ragas."""
+    the mean, as in ragas. With a judge, a verdict ragas cannot parse also scores NaN (a small
+    judge writes many), and ``unscored`` counts them per metric."""
     ragas = _ragas()
     chosen = [RagasMetric(m) for m in metrics]
     if judge is None and (needs := [m.value for m in chosen if m.needs_judge]):
@@ -171,17 +204,21 @@ def run_ragas(
                 metrics=[_metric(metric)],
                 llm=judge,
                 show_progress=show_progress,
-                raise_exceptions=True,
+                raise_exceptions=not metric.needs_judge,
             )[metric.value]
             if usable
             else []
         )
         per_sample[metric.value] = [float(next(scores)) if ok else math.nan for ok in mask]
-    means = {}
-    for name, values in per_sample.items():
+    means, unscored = {}, {}
+    for metric in chosen:
+        values = per_sample[metric.value]
         kept = [v for v in values if not math.isnan(v)]
-        means[name] = sum(kept) / len(kept) if kept else None
-    return {"metrics": means, "per_sample": per_sample}
+        means[metric.value] = sum(kept) / len(kept) if kept else None
+        if metric.needs_judge:
+            usable = sum(_has_inputs(s, metric) for s in samples)
+            unscored[metric.value] = usable - len(kept)
+    return {"metrics": means, "per_sample": per_sample, "unscored": unscored}
 
 
 _NEEDS: dict[RagasMetric, tuple[str, ...]] = {

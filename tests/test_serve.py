@@ -394,3 +394,39 @@ def test_a_sync_runs_in_the_background_while_searches_are_answered(served: Serve
     assert httpx.get(f"{served.url}/v1/jobs/nope", headers=auth).status_code == 404
     assert httpx.get(f"{served.url}/v1/jobs/{job_id}", headers={
         "Authorization": f"Bearer {served.staff}"}).status_code == 403  # fmt: skip
+
+
+def test_ragcore_serve_is_a_ragas_judge_end_to_end(
+    served: Served, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """`eval answers --ragas --judge-url` runs faithfulness and answer accuracy through
+    ragcore serve's own /v1/chat/completions (a 135M model is no judge: the point is that the
+    run completes, reaches the endpoint, and says how many verdicts it could not read)."""
+    from ragcore.cli import main
+    from ragcore.types import Answer, Citation
+
+    question = "How long does a password reset link stay valid?"
+    hits = served.service.index.search(question, k=3).hits
+    answer = Answer(question, "30 minutes", (Citation(1, hits[0].chunk.id, hits[0].chunk.source),),
+                    hits)  # fmt: skip
+    gold, answers = tmp_path / "gold.jsonl", tmp_path / "answers.jsonl"
+    gold.write_text(json.dumps({"id": "q1", "question": question, "answers": ["30 minutes"]}))
+    answers.write_text(json.dumps(answer.to_json() | {"id": "q1"}))
+
+    def judged() -> int:
+        return served.service.metrics.requests[("POST", "/v1/chat/completions", 200)]
+
+    before = judged()
+    base = ["eval", "answers", str(gold), str(answers), "--ragas", "--json", str(tmp_path / "r")]
+    monkeypatch.setenv("RAGCORE_JUDGE_API_KEY", "not-a-key")
+    assert main([*base, "--judge-url", served.url + "/v1"]) == 2
+    assert "answered HTTP 401" in capsys.readouterr().err
+    monkeypatch.setenv("RAGCORE_JUDGE_API_KEY", served.staff)
+    assert main([*base, "--judge-url", served.url + "/v1", "--judge-model", "ragcore"]) == 0
+    printed = capsys.readouterr().out
+    assert "ragas faithfulness" in printed and "ragas nv_accuracy" in printed
+    assert judged() > before + 1  # the check, then the metrics' own calls
+    ragas = json.loads((tmp_path / "r").read_text())["ragas"]
+    assert ragas["judge"] == "ragcore" and set(ragas["unscored"]) == {"faithfulness", "nv_accuracy"}
+    assert main(["eval", "answers", str(gold), str(answers), "--judge-url", "http://x/v1"]) == 2
+    assert "add --ragas" in capsys.readouterr().err

@@ -68,6 +68,12 @@ def add_eval_parser(sub: Any) -> None:
     )
     an.add_argument("--json", type=Path, help="write scores (per question too) here")
     an.add_argument("--ragas", action="store_true", help="add ragas' offline metrics")
+    an.add_argument(
+        "--judge-url",
+        help="OpenAI-compatible /v1 base URL of an LLM judge: adds ragas faithfulness and "
+        "answer accuracy (key: $RAGCORE_JUDGE_API_KEY); needs --ragas",
+    )
+    an.add_argument("--judge-model", help="the judge's model name (default: ragcore)")
     an.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE")
 
     rp = ev.add_parser("report", help="HTML/markdown report with plots from eval JSON files")
@@ -193,6 +199,30 @@ def _read_answers(path: Path, ids: list[str]) -> list[Any]:
         ) from None
 
 
+def _ragas_scores(args: argparse.Namespace, examples: list, answers: list) -> dict[str, Any]:
+    """ragas' offline metrics, and the judged ones when a judge is given."""
+    import os
+
+    from ragcore.evals.ragas_bridge import (
+        OFFLINE_METRICS,
+        RagasMetric,
+        answer_samples,
+        check_judge,
+        openai_compatible_judge,
+        run_ragas,
+    )
+
+    samples = answer_samples(examples, answers)
+    if not args.judge_url:
+        return run_ragas(samples)
+    model = args.judge_model or "ragcore"
+    key = os.environ.get("RAGCORE_JUDGE_API_KEY", "unused")
+    check_judge(args.judge_url, model, key)
+    judge = openai_compatible_judge(args.judge_url, model, key)
+    judged = (RagasMetric.FAITHFULNESS, RagasMetric.ANSWER_ACCURACY)
+    return run_ragas(samples, (*OFFLINE_METRICS, *judged), judge) | {"judge": model}
+
+
 def _answers(args: argparse.Namespace) -> int:
     from ragcore.evals.generation_eval import load_examples, score_answers
 
@@ -200,10 +230,10 @@ def _answers(args: argparse.Namespace) -> int:
     examples = load_examples(args.gold)
     answers = _read_answers(args.answers, [e.id for e in examples])
     result = score_answers(examples, answers)
+    if args.judge_url and not args.ragas:
+        raise ConfigError("--judge-url scores ragas metrics", "add --ragas")
     if args.ragas:
-        from ragcore.evals.ragas_bridge import answer_samples, run_ragas
-
-        result["ragas"] = run_ragas(answer_samples(examples, answers))
+        result["ragas"] = _ragas_scores(args, examples, answers)
     t = Table(
         title=f"{args.answers.name}: {result['n']} questions, {result['n_answerable']} answerable"
     )
@@ -216,9 +246,13 @@ def _answers(args: argparse.Namespace) -> int:
             "n/a" if value is None else f"{value:.4f}",
             f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "",
         )
-    for name, value in result.get("ragas", {}).get("metrics", {}).items():
+    ragas = result.get("ragas", {})
+    for name, value in ragas.get("metrics", {}).items():
         t.add_row(f"ragas {name}", "n/a" if value is None else f"{value:.4f}", "")
     out.print(t)
+    if unscored := {k: v for k, v in ragas.get("unscored", {}).items() if v}:
+        counts = ", ".join(f"{k} {v}" for k, v in unscored.items())
+        err.print(f"judge {ragas['judge']}: verdicts ragas could not read (left out): {counts}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1))

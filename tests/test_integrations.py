@@ -96,3 +96,69 @@ def test_from_index_dir_opens_the_folder(tmp_path: Path, docs_dir: Path) -> None
     lc = LangChainRetriever.from_index_dir(tmp_path / "idx", k=2)
     assert len(lc.invoke(QUERY)) == 2
     lc.index.close()
+
+
+class Recording:
+    """Records the Prompt each call gets, and answers with the real generator behind it."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.prompts = inner, inner.name, []
+
+    def answer(self, prompt, max_new_tokens=64, on_token=None):
+        self.prompts.append(prompt)
+        return self.inner.answer(prompt, max_new_tokens, on_token)
+
+
+def test_the_prompt_is_read_back_from_llama_index_templates() -> None:
+    """Against LlamaIndex's own templates and node formatting, not copies of them."""
+    from llama_index.core.prompts.default_prompts import DEFAULT_TEXT_QA_PROMPT
+    from llama_index.core.query_engine.citation_query_engine import CITATION_QA_TEMPLATE
+    from llama_index.core.schema import MetadataMode, TextNode
+
+    from ragcore.integrations.llama_index_llm import prompt_of
+    from ragcore.types import Passage, Prompt
+
+    nodes = [
+        TextNode(text="The admin API uses port 9001.\n\nIt binds to 127.0.0.1.",
+                 metadata={"source": "file:///g.md", "heading_path": "Gateway > Ports"}),
+        TextNode(text="Reset links last 30 minutes.", metadata={"source": "file:///a.md"}),
+    ]  # fmt: skip
+    context = "\n\n".join(n.get_content(metadata_mode=MetadataMode.LLM) for n in nodes)
+    text = DEFAULT_TEXT_QA_PROMPT.format(context_str=context, query_str="Which port?")
+    assert prompt_of(text) == Prompt(
+        "Which port?",
+        (
+            Passage("The admin API uses port 9001.\n\nIt binds to 127.0.0.1.", "Gateway > Ports"),
+            Passage("Reset links last 30 minutes."),
+        ),
+    )
+    sources = "\n\n".join(f"Source {i}:\n{n.get_content()}" for i, n in enumerate(nodes, 1))
+    cited = prompt_of(CITATION_QA_TEMPLATE.format(context_str=sources, query_str="How long?"))
+    assert cited.question == "How long?"
+    assert [p.text for p in cited.passages] == [n.get_content() for n in nodes]
+    assert prompt_of("Tell me a joke.") == Prompt("Tell me a joke.")
+
+
+def test_ragcore_llm_answers_inside_llama_index_query_engines(index: Index) -> None:
+    from llama_index.core.query_engine import RetrieverQueryEngine
+
+    from ragcore.integrations.llama_index import RagcoreRetriever
+    from ragcore.integrations.llama_index_llm import RagcoreLLM
+    from ragcore.plugins import DEFAULT_GENERATOR, load_generator
+
+    reader = Recording(load_generator(DEFAULT_GENERATOR, None))
+    llm = RagcoreLLM(reader)
+    assert llm.metadata.model_name == reader.name
+    retriever = RagcoreRetriever(index, k=3, mode="hybrid+rerank", groups=[])
+    question = "Which port does the gateway admin API listen on?"
+    response = RetrieverQueryEngine.from_args(retriever, llm=llm).query(question)
+    [prompt] = reader.prompts
+    assert prompt.question == question
+    shown = [n.node.get_content() for n in response.source_nodes]
+    assert [p.text for p in prompt.passages] == shown  # every node, as its own passage
+    reply = reader.inner.answer(prompt, 48)  # greedy: the same reply again
+    assert response.response == reply.text
+    if not reply.abstained:
+        assert reply.cited and reply.answer in shown[reply.cited[0] - 1]
+    streamed = "".join(r.delta for r in llm.stream_complete("Tell me a joke."))
+    assert streamed == "I don't know."  # no passages: the reader abstains

@@ -13,13 +13,11 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ragcore.errors import PluginError
-from ragcore.prompting import answer_by_chat
-from ragcore.protocols import Reply
+from ragcore.prompting import ChatAnswers
 from ragcore.retry import RETRYABLE, RetryPolicy
-from ragcore.types import Prompt
 
 
-class OpenAICompatible:
+class OpenAICompatible(ChatAnswers):
     """``model`` on the endpoint at ``base_url`` (default ``$OPENAI_BASE_URL``); the key comes
     from ``api_key`` or ``$OPENAI_API_KEY`` (many local servers need none)."""
 
@@ -78,15 +76,6 @@ class OpenAICompatible:
             raise PluginError(
                 f"cannot reach {self.base_url} ({reason})", "start the server or fix --endpoint"
             ) from None
-
-    def answer(
-        self,
-        prompt: Prompt,
-        max_new_tokens: int = 64,
-        on_token: Callable[[str], None] | None = None,
-    ) -> Reply:
-        """The ``Generator`` contract: the prompt as chat messages, the reply text parsed."""
-        return answer_by_chat(self.complete, prompt, max_new_tokens, on_token)
 
     def complete(
         self,

@@ -10,12 +10,10 @@ from typing import Any
 from ragcore.adapters.reader.tokens import chat_prompt_ids
 
 from ragcore.errors import PluginError
-from ragcore.prompting import answer_by_chat
-from ragcore.protocols import Reply
-from ragcore.types import Prompt
+from ragcore.prompting import ChatAnswers
 
 
-class TransformersGenerator:
+class TransformersGenerator(ChatAnswers):
     """A local causal LM directory (``config.json``, weights, tokenizer with a chat template)."""
 
     def __init__(
@@ -44,15 +42,6 @@ class TransformersGenerator:
 
     def _input_ids(self, messages: Sequence[dict[str, str]]) -> Any:
         return self._torch.tensor([chat_prompt_ids(self.tokenizer, messages)])
-
-    def answer(
-        self,
-        prompt: Prompt,
-        max_new_tokens: int = 64,
-        on_token: Callable[[str], None] | None = None,
-    ) -> Reply:
-        """The ``Generator`` contract: the prompt as chat messages, the reply text parsed."""
-        return answer_by_chat(self.complete, prompt, max_new_tokens, on_token)
 
     def complete(
         self,

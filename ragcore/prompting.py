@@ -44,17 +44,27 @@ def reader_messages(prompt: Prompt) -> list[dict[str, str]]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
-def answer_by_chat(
-    complete: Callable[[list[dict[str, str]], int, Callable[[str], None] | None], str],
-    prompt: Prompt,
-    max_new_tokens: int = 64,
-    on_token: Callable[[str], None] | None = None,
-) -> Reply:
-    """A chat model's ``Reply``: ``complete`` (messages, max new tokens, on_token -> text)
-    writes free text for the rendered prompt, and ``parse_reply`` reads its answer and
-    citations."""
-    text = complete(reader_messages(prompt), max_new_tokens, on_token)
-    return parse_reply(text, len(prompt.passages))
+class ChatAnswers:
+    """The ``Generator`` contract for a chat model: a subclass writes free text for chat
+    messages (``complete``); ``answer`` renders the ``Prompt`` as messages and reads the text
+    back into a ``Reply`` (``parse_reply``)."""
+
+    def complete(
+        self,
+        messages: Sequence[dict[str, str]],
+        max_new_tokens: int = 64,
+        on_token: Callable[[str], None] | None = None,
+    ) -> str:
+        raise NotImplementedError
+
+    def answer(
+        self,
+        prompt: Prompt,
+        max_new_tokens: int = 64,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Reply:
+        text = self.complete(reader_messages(prompt), max_new_tokens, on_token)
+        return parse_reply(text, len(prompt.passages))
 
 
 def target_reply(answer: str | None, cited: int | None) -> str:

@@ -128,7 +128,7 @@ class Generator(Protocol):
 
     ``on_token`` receives the reply's text in pieces as it is produced (for streaming; their
     concatenation is ``Reply.text``). A chat model renders the prompt to messages and parses
-    its own text back inside (``ragcore.prompting.answer_by_chat``)."""
+    its own text back inside (``ragcore.prompting.ChatAnswers``)."""
 
     name: str
 

@@ -31,6 +31,25 @@ def docs_dir(tmp_path: Path) -> Path:
     return folder
 
 
+def index_public_and_staff(root: Path) -> Path:
+    """An index at ``root/idx`` of two public demo documents and one staff-only document (a
+    password vault, matching the query "how do I reset my password"); returns its folder."""
+    from ragcore.sources import SourceSpec
+
+    public, staff = root / "public", root / "staff"
+    public.mkdir()
+    staff.mkdir()
+    for name in ("authentication.md", "gateway.md"):
+        shutil.copy(DEMO_DOCS / name, public / name)
+    (staff / "vault.md").write_text(
+        "# Password vault\n\nTo reset my password for the staff vault, ask the vault keeper "
+        "Ingrid; the vault combination is 7741.\n"
+    )
+    with Index.open(root / "idx", create=True) as index:
+        index.ingest([public, SourceSpec(str(staff), access=("staff",))], quiet=True)
+    return root / "idx"
+
+
 def _pg_bin() -> Path | None:
     found = shutil.which("initdb")
     if found:

@@ -3,13 +3,11 @@ libraries' own query engines and chains; access groups hold through them."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from ragcore import Index
-from ragcore.sources import SourceSpec
 
 pytestmark = pytest.mark.slow
 
@@ -18,20 +16,9 @@ QUERY = "how do I reset my password"
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Index:
-    from conftest import DEMO_DOCS
+    from conftest import index_public_and_staff
 
-    root = tmp_path_factory.mktemp("integrations")
-    public, staff = root / "public", root / "staff"
-    public.mkdir()
-    staff.mkdir()
-    for name in ("authentication.md", "gateway.md"):
-        shutil.copy(DEMO_DOCS / name, public / name)
-    (staff / "vault.md").write_text(
-        "# Password vault\n\nTo reset my password for the staff vault, ask the vault keeper "
-        "Ingrid; the vault combination is 7741.\n"
-    )
-    index = Index.open(root / "idx", create=True)
-    index.ingest([public, SourceSpec(str(staff), access=("staff",))], quiet=True)
+    index = Index.open(index_public_and_staff(tmp_path_factory.mktemp("integrations")))
     yield index
     index.close()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,9 +16,7 @@ import httpx
 import pytest
 from tiny_models import tiny_model
 
-from ragcore import Index
 from ragcore.server.keys import KeyStore
-from ragcore.sources import SourceSpec
 
 pytestmark = pytest.mark.slow
 
@@ -28,20 +25,10 @@ QUERY = "how do I reset my password"
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from conftest import DEMO_DOCS
+    from conftest import index_public_and_staff
 
     root = tmp_path_factory.mktemp("mcp")
-    public, staff = root / "public", root / "staff"
-    public.mkdir()
-    staff.mkdir()
-    for name in ("authentication.md", "gateway.md"):
-        shutil.copy(DEMO_DOCS / name, public / name)
-    (staff / "vault.md").write_text(
-        "# Password vault\n\nTo reset my password for the staff vault, ask the vault keeper "
-        "Ingrid; the vault combination is 7741.\n"
-    )
-    with Index.open(root / "idx", create=True) as index:
-        index.ingest([public, SourceSpec(str(staff), access=("staff",))], quiet=True)
+    index_public_and_staff(root)
     tiny_model(root / "tiny")
     return root
 

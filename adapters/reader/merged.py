@@ -16,7 +16,6 @@ from pathlib import Path
 
 from ragcore.adapters.reader.abstain_head import AbstainHead
 from ragcore.adapters.reader.base_model import READER_INSTALL, cache_root, file_sha256
-from ragcore.adapters.reader.card import model_fingerprint
 from ragcore.adapters.reader.decoding import ReaderConfig
 from ragcore.adapters.reader.registry import (
     AdapterInfo,
@@ -51,15 +50,9 @@ def merged_reader(
         raise ConfigError(f"{info.path} has no {WEIGHTS}", "retrain or re-download the adapter")
     target = merged_dir(info)
     if not (target / "model.safetensors").is_file():
-        if info.base_sha256 != model_fingerprint(base_dir):
-            raise ConfigError(
-                f"adapter {info.name} was trained on base {info.base} "
-                f"({info.base_sha256[:12]}), not on {base_name}",
-                "load it over the base it was trained on, or retrain it",
-            )
         tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
-        merge_adapter(base_dir, info.path, tmp)
+        merge_adapter(base_dir, info.path, tmp)  # refuses an adapter of another base
         try:
             os.replace(tmp, target)  # atomic: a reader never sees half a folder
         except OSError:  # another process merged it first

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ragcore.ask import AskConfig, answer_retrieved, retrieve
 from ragcore.errors import ConfigError, RagcoreError
 from ragcore.integrations.common import need
-from ragcore.server.keys import KeyStore
+from ragcore.server.keys import KeyStore, bearer_secret
 from ragcore.types import Answer, Hit
 
 need("mcp", "mcp")  # a clear error naming the extra, before the imports below fail
@@ -105,8 +105,8 @@ class Tools:
 
 def bearer_groups(keys: KeyStore, authorization: str) -> tuple[str, ...] | None:
     """The groups of the key in an ``Authorization`` header; ConfigError if it is not one."""
-    scheme, _, secret = authorization.partition(" ")
-    key = keys.lookup(secret.strip()) if scheme.lower() == "bearer" and secret else None
+    secret = bearer_secret(authorization)
+    key = keys.lookup(secret) if secret is not None else None
     if key is None:
         raise ConfigError(
             "send Authorization: Bearer KEY with a key of this index",

@@ -17,7 +17,7 @@ from ragcore.errors import (
     RagcoreError,
 )
 from ragcore.server.chat import add_chat_routes
-from ragcore.server.keys import ApiKey, groups_of
+from ragcore.server.keys import ApiKey, bearer_secret, groups_of
 from ragcore.server.service import MAX_K, MAX_QUESTION, STATUS, ServeConfig, Service, sse, streamed
 
 
@@ -99,12 +99,11 @@ def _auth(service: Service) -> tuple[Any, Any]:
         Async, so that it runs on the event loop and costs no thread hop (measured)."""
         if not service.keys.keys():
             return None
-        header = request.headers.get("authorization", "")
-        scheme, _, secret = header.partition(" ")
+        secret = bearer_secret(request.headers.get("authorization", ""))
         challenge = {"WWW-Authenticate": "Bearer"}
-        if scheme.lower() != "bearer" or not secret:
+        if secret is None:
             raise HTTPException(401, "send Authorization: Bearer KEY", headers=challenge)
-        key = service.keys.lookup(secret.strip())
+        key = service.keys.lookup(secret)
         if key is None:
             raise HTTPException(401, "unknown or revoked key", headers=challenge)
         return key

@@ -44,6 +44,14 @@ def groups_of(key: ApiKey | None) -> tuple[str, ...] | None:
     return None if key is None else key.groups
 
 
+def bearer_secret(authorization: str) -> str | None:
+    """The key in an ``Authorization: Bearer KEY`` header, or None when there is none."""
+    scheme, _, secret = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    return secret.strip()
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 

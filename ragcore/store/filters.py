@@ -104,9 +104,6 @@ class Filter:
         """The field equals one of ``values``."""
         return cls((Match(key, values),))
 
-    def __and__(self, other: Filter) -> Filter:
-        return Filter(self.must + other.must, self.must_not + other.must_not)
-
     @classmethod
     def parse(cls, raw: Filter | Mapping[str, Any] | None) -> Filter:
         """A ``Filter`` from its JSON-shaped form (see the module docstring)."""

@@ -1,18 +1,17 @@
 """A generator over any OpenAI-compatible chat endpoint the user already runs (vLLM,
 llama.cpp server, Ollama, TGI, a hosted API): ``POST {base_url}/chat/completions``, streamed
-as server-sent events when a token callback is given. Standard library only."""
+as server-sent events when a token callback is given, over one keep-alive, compressed
+connection pool (``ragcore.http_client``)."""
 
 from __future__ import annotations
 
 import json
 import os
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ragcore.errors import PluginError
+from ragcore.http_client import HttpClient, NetworkError
 from ragcore.prompting import ChatAnswers
 from ragcore.retry import RETRYABLE, RetryPolicy
 
@@ -42,40 +41,18 @@ class OpenAICompatible(ChatAnswers):
         self.api_key = api_key or os.environ.get("OPENAI_API_KEY")
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
+        self._client: HttpClient | None = None  # one keep-alive connection pool, made on use
 
-    def _post(self, body: dict[str, Any]) -> Any:
-        """POST with bounded retries on 429/502/503/504, waiting what ``Retry-After`` asks
-        (one rate limit does not lose a distillation run)."""
-        for attempt in range(1, self.retry.attempts + 1):
-            try:
-                return self._post_once(body)
-            except urllib.error.HTTPError as exc:
-                if exc.code not in RETRYABLE or attempt == self.retry.attempts:
-                    detail = exc.read(300).decode("utf-8", "replace")
-                    tried = f" after {attempt} attempts" if exc.code in RETRYABLE else ""
-                    raise PluginError(
-                        f"{self.base_url} answered HTTP {exc.code}{tried}: {detail}",
-                        "check the model name and the server's logs",
-                    ) from None
-                time.sleep(self.retry.delay(attempt, exc.headers.get("Retry-After")))
-        raise AssertionError("unreachable: the last attempt returns or raises")
+    def _http(self) -> HttpClient:
+        if self._client is None:
+            self._client = HttpClient(timeout=self.timeout, user_agent="ragcore-openai/0.1")
+        return self._client
 
-    def _post_once(self, body: dict[str, Any]) -> Any:
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(
-            f"{self.base_url}/chat/completions", json.dumps(body).encode(), headers
-        )
-        try:
-            return urllib.request.urlopen(request, timeout=self.timeout)
-        except urllib.error.HTTPError:
-            raise  # an answer, for _post to judge (HTTPError is also a URLError)
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise PluginError(
-                f"cannot reach {self.base_url} ({reason})", "start the server or fix --endpoint"
-            ) from None
+    def close(self) -> None:
+        """Release the pooled connection (a later answer opens a new one)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def complete(
         self,
@@ -83,7 +60,9 @@ class OpenAICompatible(ChatAnswers):
         max_new_tokens: int = 64,
         on_token: Callable[[str], None] | None = None,
     ) -> str:
-        """The endpoint's reply text to chat ``messages`` (streamed through ``on_token``)."""
+        """The endpoint's reply text to chat ``messages`` (streamed through ``on_token``).
+        429/502/503/504 are retried with backoff, waiting what ``Retry-After`` asks (one rate
+        limit does not lose a distillation run)."""
         body = {
             "model": self.model,
             "messages": list(messages),
@@ -91,26 +70,49 @@ class OpenAICompatible(ChatAnswers):
             "temperature": 0,
             "stream": on_token is not None,
         }
-        with self._post(body) as response:
-            if on_token is None:
-                try:
-                    return json.load(response)["choices"][0]["message"]["content"] or ""
-                except (ValueError, KeyError, IndexError, TypeError):
-                    raise PluginError(
-                        f"{self.base_url} did not answer in the chat completions format",
-                        "point --endpoint at an OpenAI-compatible /v1 base URL",
-                    ) from None
-            pieces = []
-            for piece in _events(response):
-                pieces.append(piece)
-                on_token(piece)
-            return "".join(pieces)
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        url = f"{self.base_url}/chat/completions"
+        try:
+            with self._http().request(
+                "POST", url, headers=headers, json=body, retry=self.retry
+            ) as response:
+                if response.status_code >= 400:
+                    raise self._refused(response)
+                if on_token is None:
+                    return self._content(response.read())
+                pieces = []
+                for piece in _events(response.iter_lines()):
+                    pieces.append(piece)
+                    on_token(piece)
+                return "".join(pieces)
+        except NetworkError as exc:
+            raise PluginError(
+                f"cannot reach {self.base_url} ({exc.reason})", "start the server or fix --endpoint"
+            ) from None
+
+    def _refused(self, response: Any) -> PluginError:
+        code = response.status_code
+        detail = response.read()[:300].decode("utf-8", "replace")
+        tried = f" after {self.retry.attempts} attempts" if code in RETRYABLE else ""
+        return PluginError(
+            f"{self.base_url} answered HTTP {code}{tried}: {detail}",
+            "check the model name and the server's logs",
+        )
+
+    def _content(self, raw: bytes) -> str:
+        try:
+            return json.loads(raw)["choices"][0]["message"]["content"] or ""
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise PluginError(
+                f"{self.base_url} did not answer in the chat completions format",
+                "point --endpoint at an OpenAI-compatible /v1 base URL",
+            ) from None
 
 
-def _events(response: Any) -> Iterator[str]:
+def _events(lines: Iterable[str]) -> Iterator[str]:
     """Content pieces of a server-sent-events chat completion stream."""
-    for raw in response:
-        line = raw.decode("utf-8").strip()
+    for raw in lines:
+        line = raw.strip()
         if not line.startswith("data:"):
             continue
         data = line[len("data:") :].strip()

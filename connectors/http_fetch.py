@@ -1,7 +1,7 @@
 """HTTP for the web connector: polite conditional GETs, robots.txt, sitemaps, URL hygiene.
 
-Standard library only (``urllib``), so it works wherever Python does. Each fetch returns a
-``Fetched`` value whatever happened (status 0 for a network failure), never raises.
+Each fetch returns a ``Fetched`` value whatever happened (status 0 for a network failure),
+never raises.
 """
 
 from __future__ import annotations
@@ -9,14 +9,13 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-import urllib.error
-import urllib.request
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
 from ragcore.errors import SourceError
+from ragcore.http_client import HttpClient, NetworkError
 from ragcore.retry import RetryPolicy
 
 USER_AGENT = "ragcore-web/0.1"
@@ -66,7 +65,10 @@ def resolve(base: str, href: str) -> str | None:
 
 
 class Fetcher:
-    """GETs with a minimum interval between request starts (``delay``, shared by all threads)."""
+    """GETs over one keep-alive, compressed client (``ragcore.http_client``), with a minimum
+    interval between request starts (``delay``, shared by all threads). A 429 or 503 is
+    retried (``retry``'s attempts and backoff), waiting what its ``Retry-After`` asks, before
+    it counts as a failure."""
 
     def __init__(
         self, timeout: float = 10.0, delay: float = 0.0, retry: RetryPolicy | None = None
@@ -75,8 +77,34 @@ class Fetcher:
         self.retry = retry or RetryPolicy(attempts=3)
         self._lock = threading.Lock()
         self._next = 0.0
+        self._client: HttpClient | None = None
         self.requests = 0
         self.not_modified = 0
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the pooled connections (a later ``get`` opens new ones)."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def _http(self) -> HttpClient:
+        with self._lock:
+            if self._client is None:
+                self._client = HttpClient(
+                    timeout=self.timeout,
+                    user_agent=USER_AGENT,
+                    retry=self.retry,
+                    retry_on=(429, 503),
+                    pool=16,
+                )
+            return self._client
 
     def _wait_turn(self) -> None:
         with self._lock:
@@ -89,47 +117,34 @@ class Fetcher:
         time.sleep(max(0.0, start - now))
 
     def get(self, url: str, etag: str | None = None, last_modified: str | None = None) -> Fetched:
-        """One GET; a 429 or 503 is retried (``retry``'s attempts and backoff), waiting what its
-        ``Retry-After`` asks, before it counts as a failure."""
-        for attempt in range(1, self.retry.attempts + 1):
-            got, retry_after = self._get_once(url, etag, last_modified)
-            if got.status not in (429, 503) or attempt == self.retry.attempts:
-                return got
-            time.sleep(self.retry.delay(attempt, retry_after))
-        raise AssertionError("unreachable: the last attempt returns")
-
-    def _get_once(
-        self, url: str, etag: str | None, last_modified: str | None
-    ) -> tuple[Fetched, str | None]:
-        self._wait_turn()
-        headers = {"User-Agent": USER_AGENT, "Accept": "text/html,text/plain;q=0.9,*/*;q=0.1"}
+        headers = {"Accept": "text/html,text/plain;q=0.9,*/*;q=0.1"}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        request = urllib.request.Request(url, headers=headers)
+        self._wait_turn()
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with self._http().request("GET", url, headers=headers) as response:
+                code = response.status_code
+                if code == 304:
+                    with self._lock:
+                        self.not_modified += 1
+                    return Fetched(url, 304, Outcome.NOT_MODIFIED)
+                if code >= 300:
+                    outcome = Outcome.GONE if code in (404, 410) else Outcome.FAILED
+                    reason = f"HTTP {code} {response.reason_phrase}".rstrip()
+                    return Fetched(url, code, outcome, reason=reason)
                 return Fetched(
-                    normalize(response.geturl()),
-                    response.status,
+                    normalize(str(response.url)),
+                    code,
                     Outcome.OK,
                     response.read(),
                     response.headers.get("Content-Type", ""),
                     response.headers.get("ETag"),
                     response.headers.get("Last-Modified"),
-                ), None
-        except urllib.error.HTTPError as exc:
-            if exc.code == 304:
-                with self._lock:
-                    self.not_modified += 1
-                return Fetched(url, 304, Outcome.NOT_MODIFIED), None
-            outcome = Outcome.GONE if exc.code in (404, 410) else Outcome.FAILED
-            reason = f"HTTP {exc.code} {exc.reason}"
-            return Fetched(url, exc.code, outcome, reason=reason), exc.headers.get("Retry-After")
-        except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            return Fetched(url, 0, Outcome.FAILED, reason=f"cannot fetch: {reason}"), None
+                )
+        except NetworkError as exc:
+            return Fetched(url, 0, Outcome.FAILED, reason=f"cannot fetch: {exc.reason}")
 
 
 class RobotsRules:

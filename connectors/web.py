@@ -128,6 +128,10 @@ class WebConnector:
     def restore(self, state: Mapping[str, Any]) -> None:
         self._state = {k: dict(v) for k, v in state.get("pages", {}).items()}
 
+    def close(self) -> None:
+        """Release the crawl's pooled connections (the sync engine calls this)."""
+        self.fetcher.close()
+
     def checkpoint(self) -> Mapping[str, Any]:
         return {"pages": {p.url: p.state() for p in self._pages.values()}}
 

@@ -74,6 +74,15 @@ class StatefulConnector(Connector, Protocol):
     def checkpoint(self) -> Mapping[str, Any]: ...
 
 
+@runtime_checkable
+class ClosingConnector(Connector, Protocol):
+    """A connector that holds resources between ``list`` and the last ``load`` (a crawler's
+    pooled HTTP connections): the sync engine calls ``close`` when a run ends. A closed
+    connector may be used again; it reopens what it needs."""
+
+    def close(self) -> None: ...
+
+
 class ConnectorFactory(Protocol):
     """What the ``ragcore.connectors`` entry point names: a class (or callable) that builds a
     connector for a source string and keyword options (``ragcore.toml`` ``[[sources]]`` keys,

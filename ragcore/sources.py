@@ -17,7 +17,7 @@ from typing import Any
 
 from ragcore import plugins
 from ragcore.errors import ConfigError
-from ragcore.protocols import Connector, StatefulConnector
+from ragcore.protocols import ClosingConnector, Connector, StatefulConnector
 from ragcore.types import Document, DocumentRef, MetadataKey, Skipped, access_groups
 
 
@@ -103,6 +103,10 @@ class SourceAccess:
 
     def checkpoint(self) -> Mapping[str, Any]:
         return self.inner.checkpoint() if isinstance(self.inner, StatefulConnector) else {}
+
+    def close(self) -> None:
+        if isinstance(self.inner, ClosingConnector):
+            self.inner.close()
 
 
 def open_source(spec: SourceSpec | str) -> SourceAccess:

@@ -17,7 +17,7 @@ from ragcore.chunking import Chunker, embedding_text
 from ragcore.errors import RagcoreError
 from ragcore.ledger import Ledger, LedgerEntry
 from ragcore.progress import Progress
-from ragcore.protocols import Connector, Embedder, StatefulConnector
+from ragcore.protocols import ClosingConnector, Connector, Embedder, StatefulConnector
 from ragcore.sparse import Bm25Encoder
 from ragcore.store.base import StoredPoint, VectorStore
 from ragcore.store.filters import Filter
@@ -138,7 +138,15 @@ class Syncer:
 
     def run(self, connector: Connector, progress: Progress, dry_run: bool = False) -> SyncReport:
         """Sync one source. A source that cannot be listed at all is reported as skipped and
-        nothing under its scope changes."""
+        nothing under its scope changes. A connector that holds connections (``close()``)
+        releases them when the run ends, however it ends."""
+        try:
+            return self._run(connector, progress, dry_run)
+        finally:
+            if isinstance(connector, ClosingConnector):
+                connector.close()
+
+    def _run(self, connector: Connector, progress: Progress, dry_run: bool) -> SyncReport:
         t0 = time.perf_counter()
         scope = connector.scope
         stateful = isinstance(connector, StatefulConnector)

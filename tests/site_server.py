@@ -1,8 +1,10 @@
 """A real HTTP server on 127.0.0.1 serving an editable in-memory site, with ETag /
-Last-Modified validators and 304 answers, for the web connector's tests and benchmark."""
+Last-Modified validators and 304 answers, keep-alive (HTTP/1.1) and gzip for clients that
+ask for it, for the web connector's tests and benchmark."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 import time
@@ -24,6 +26,8 @@ class Site:
         self.hits: Counter[str] = Counter()
         self.not_modified = 0
         self.latency = 0.0  # seconds each answer waits, as a remote server's round trip would
+        self.connections: set[tuple[str, int]] = set()  # client (host, port) of each connection
+        self.gzipped = 0  # answers sent gzip-compressed (the client asked for gzip)
         self.lock = threading.Lock()
 
     def put(self, path: str, body: str | bytes, content_type: str = "text/html") -> None:
@@ -38,6 +42,8 @@ class Site:
 
 class _Handler(BaseHTTPRequestHandler):
     site: Site
+    protocol_version = "HTTP/1.1"  # keep-alive: one connection serves many requests
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
 
     def log_message(self, *_: Any) -> None:
         pass
@@ -47,6 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         with site.lock:
             site.hits[path] += 1
+            site.connections.add(self.client_address)
             forced = site.status.get(path)
             if site.refuse.get(path, 0) > 0:
                 site.refuse[path] -= 1
@@ -78,6 +85,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_response(200)
         self.send_header("Content-Type", content_type + "; charset=utf-8")
+        if "gzip" in self.headers.get("Accept-Encoding", "") and not body.startswith(b"\x1f\x8b"):
+            body = gzip.compress(body)
+            self.send_header("Content-Encoding", "gzip")
+            with site.lock:
+                site.gzipped += 1
         self.send_header("Content-Length", str(len(body)))
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", formatdate(modified, usegmt=True))

@@ -183,3 +183,19 @@ def test_a_rate_limited_page_is_fetched_after_retry_after() -> None:
         _, skipped = _listed(WebConnector(server.url + "/"))
         assert [s.source.removeprefix(server.url) for s in skipped] == ["/b.html"]
         assert "429" in skipped[0].reason
+
+
+def test_a_crawl_reuses_its_connections_and_takes_gzip() -> None:
+    site = _site()
+    with SiteServer(site) as server:
+        connector = WebConnector(server.url + "/", concurrency=2)
+        refs, _ = _listed(connector)
+        texts = [connector.load(ref).text for ref in refs]
+        connector.close()
+        requests = sum(site.hits.values())
+        assert {r.metadata["title"] for r in refs} == {"Home", "Alpha", "Beta", "Gamma", "Hidden"}
+        assert any("port 8443" in t for t in texts)  # gzip bodies arrive decoded
+        assert requests >= 7 and site.gzipped >= 6
+        assert len(site.connections) <= 2 < requests  # keep-alive: 2 workers, 2 connections
+        connector.close()  # closing twice is harmless, and a closed crawler crawls again
+        assert len(_listed(connector)[0]) == 5

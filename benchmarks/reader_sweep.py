@@ -20,6 +20,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from ragcore.adapters.reader.abstain_head import roc_auc
@@ -60,7 +61,7 @@ def evaluate(name: str, adapter: Path, args: argparse.Namespace, console: Consol
         by_score[score.value] = {"auc": round(roc_auc(values, unanswerable), 3)}
         if score.value in thresholds:
             t = thresholds[score.value]
-            by_score[score.value] |= {"threshold": t, **operating_point(values, f1, ok, t)}
+            by_score[score.value] |= asdict(operating_point(values, f1, ok, t))
     has = [v for v, a in zip(f1, ok, strict=True) if a]
     row = {
         "name": name,

@@ -334,3 +334,43 @@ def test_head_score_in_reading_matches_batched_hidden_states(
         assert reading.p_verify == verdict and judged[-1].answer == reading.answer
         assert "".join(sent) == reading.reply(0.5, AbstainScore.VERIFIER)
         assert (reading.reply(0.5, AbstainScore.VERIFIER) == ABSTAIN_REPLY) == (verdict >= 0.5)
+
+
+def test_operating_points_and_the_card_record_by_hand() -> None:
+    from ragcore.adapters.reader.decoding import AbstainScore
+    from ragcore.adapters.training.calibration import operating_point, score_figures
+    from ragcore.adapters.training.calibration_record import (
+        Calibration,
+        HeadRecord,
+        VerifierRecord,
+    )
+
+    # Two answerable (F1 1.0, 0.5) and two unanswerable questions. At 0.5 the answerable
+    # ones answer (1.0 + 0.5) and the unanswerable at 0.6 and 0.9 abstain (1 + 1).
+    scores, f1, ok = [0.1, 0.3, 0.6, 0.9], [1.0, 0.5, 0.0, 0.0], [True, True, False, False]
+    point = operating_point(scores, f1, ok, 0.5)
+    assert (point.f1, point.hasans_f1, point.noans_acc) == (87.5, 75.0, 100.0)
+    low = operating_point(scores, f1, ok, 0.05)  # everything abstains
+    assert (low.f1, low.hasans_f1, low.noans_acc) == (50.0, 0.0, 100.0)
+    assert operating_point(scores[:2], f1[:2], ok[:2], 0.5).noans_acc is None
+    figures = score_figures(scores, f1, ok, ["A", "A", "B", "B"])
+    # p ranks both unanswerable above both answerable: AUC 1; failed answers are the two
+    # unanswerable ones (0.5 is not below FAIL_F1), so the same.
+    assert figures.auc == 1.0 and figures.auc_fails == 1.0 and figures.f1 == 87.5
+    record = Calibration(
+        score=AbstainScore.HEAD,
+        point=point,
+        scores={AbstainScore.HEAD: figures},
+        articles=("Rivers",),
+        questions=4,
+        curve=(low, point),
+        head=HeadRecord(17, 1.0, ("Gateways",), 0.9),
+        verifier=VerifierRecord(skipped="too few paragraphs"),
+    ).to_json()
+    assert record["abstain_threshold"] == 0.5 and record["score"] == "head"
+    assert (record["f1"], record["hasans_f1"], record["noans_acc"]) == (87.5, 75.0, 100.0)
+    assert record["head"] == {"layer": 17, "l2": 1.0, "fitted_on": ["Gateways"], "auc": 0.9}
+    assert record["verifier"] == {"skipped": "too few paragraphs"}
+    assert record["scores"]["head"]["auc_fails"] == 1.0 and len(record["curve"]) == 2
+    assert HeadRecord.from_json(record["head"]) == HeadRecord(17, 1.0, ("Gateways",), 0.9)
+    json.dumps(record)  # the card is JSON

@@ -42,6 +42,13 @@ from ragcore.adapters.reader.verifier import (
     group_folds,
     out_of_fold,
 )
+from ragcore.adapters.training.calibration_record import (
+    Calibration,
+    HeadRecord,
+    OperatingPoint,
+    ScoreFigures,
+    VerifierRecord,
+)
 from ragcore.adapters.training.raft import ReaderExample, gold_examples
 from ragcore.evals.data.squad import Article
 
@@ -140,14 +147,14 @@ def cross_validated_f1(
 
 def operating_point(
     scores: Sequence[float], answer_f1: Sequence[float], answerable: Sequence[bool], t: float
-) -> dict[str, float | None]:
+) -> OperatingPoint:
     """Overall F1, HasAns F1 and NoAns accuracy (0-100) when abstaining at ``score >= t``."""
     has, no = _question_scores(scores, answer_f1, answerable, t)
 
     def pct(values: list[float]) -> float | None:
         return round(100 * sum(values) / len(values), 2) if values else None
 
-    return {"f1": pct(has + no), "hasans_f1": pct(has), "noans_acc": pct(no)}
+    return OperatingPoint(t, pct(has + no), pct(has), pct(no))
 
 
 def readings(
@@ -250,7 +257,7 @@ class _Scored:
     f1: list[float]
     answerable: list[bool]
     values: dict[AbstainScore, list[float]]
-    by_score: dict[str, dict[str, Any]]
+    by_score: dict[AbstainScore, ScoreFigures]
     verifier: AnswerVerifier | None
     verifier_skipped: str | None
 
@@ -279,7 +286,7 @@ def _score_readings(
             )
         except ConfigError as exc:  # too few questions or paragraphs to fit and fold it
             skipped = exc.message
-    by_score = {s.value: score_figures(p, f1, ok, groups) for s, p in values.items()}
+    by_score = {s: score_figures(p, f1, ok, groups) for s, p in values.items()}
     return _Scored(f1, ok, values, by_score, fitted, skipped)
 
 
@@ -289,35 +296,51 @@ def score_figures(
     answerable: Sequence[bool],
     groups: Sequence[str],
     folds: int = 5,
-) -> dict[str, Any]:
-    """One abstention score's figures over readings: its best threshold and F1 there, the
-    cross-validated F1 (folds by ``groups``), and ROC AUC for unanswerable questions and for
-    failed answers (unanswerable, or a span below F1 0.5)."""
+) -> ScoreFigures:
+    """One abstention score's figures over readings (``ScoreFigures``)."""
     fails = [not ok or f < FAIL_F1 for f, ok in zip(answer_f1, answerable, strict=True)]
     threshold, best_f1 = calibrate_threshold(scores, answer_f1, answerable)
     cv = cross_validated_f1(scores, answer_f1, answerable, groups, folds)
-    return {
-        "threshold": threshold,
-        "f1": round(100 * best_f1, 2),
-        "cv_f1": None if cv is None else round(100 * cv, 2),
-        "auc": round(roc_auc(scores, [not a for a in answerable]), 4)
+    unanswerable = [not a for a in answerable]
+    return ScoreFigures(
+        threshold=threshold,
+        f1=round(100 * best_f1, 2),
+        cv_f1=None if cv is None else round(100 * cv, 2),
+        auc=round(roc_auc(scores, unanswerable), 4)
         if 0 < sum(answerable) < len(answerable)
         else None,
-        "auc_fails": round(roc_auc(scores, fails), 4) if 0 < sum(fails) < len(fails) else None,
-    }
+        auc_fails=round(roc_auc(scores, fails), 4) if 0 < sum(fails) < len(fails) else None,
+    )
 
 
-def _rank(entry: dict[str, Any]) -> tuple[float, float]:
-    """ROC AUC for failed answers (unanswerable, or a span below F1 0.5), then the sweep's best
-    F1 on ties. The cross-validated F1 is recorded but does not choose: folds within the
-    calibration articles share their writers and topics, so it misses how a score's threshold
-    moves on other articles (it chose null_vs_span with sentence focus at 66.0, which scored
-    59.3 on the test articles; the verifier it ranked below scored 64.4 there)."""
-    return (entry["auc_fails"] or 0.0, entry["f1"])
-
-
-def _best(by_score: dict[str, dict[str, Any]]) -> str:
-    return max(by_score, key=lambda k: _rank(by_score[k]))
+def _head(
+    reader: ReaderGenerator,
+    adapter_dir: Path,
+    articles: Sequence[Article],
+    head_articles: Sequence[Article],
+    quiet: bool,
+) -> tuple[AbstainHead | None, HeadRecord | None]:
+    """The abstention head to calibrate with: fitted (and saved) on ``head_articles`` when
+    given, else the reader's own, with its record."""
+    overlap = {a.title for a in head_articles} & {a.title for a in articles}
+    if overlap:
+        raise ConfigError(
+            f"{', '.join(sorted(overlap))} would both fit the abstention head and calibrate it",
+            "fit the head on the training articles and calibrate on held-out ones",
+        )
+    if head_articles:
+        head, auc = fit_abstain_head(reader, head_articles, articles, quiet=quiet)
+        head.save(adapter_dir)
+        return head, HeadRecord(
+            head.layer, head.l2, tuple(a.title for a in head_articles), round(auc, 4)
+        )
+    if reader.head is None:
+        return None, None
+    earlier = read_card(adapter_dir).get("metrics", {}).get("calibration", {}).get("head")
+    record = (
+        HeadRecord.from_json(earlier) if earlier else HeadRecord(reader.head.layer, reader.head.l2)
+    )
+    return reader.head, record
 
 
 def calibrate_adapter(
@@ -329,55 +352,37 @@ def calibrate_adapter(
     verifier: bool = True,
     limit: int | None = None,
     quiet: bool = False,
-) -> dict[str, Any]:
+) -> Calibration:
     """Fit the abstention head (when ``head_articles`` are given) and the answer verifier
-    (unless ``verifier`` is False), choose the abstention score and threshold, and save them;
-    returns what was recorded."""
-    record: dict[str, Any] = {}
-    overlap = {a.title for a in head_articles} & {a.title for a in articles}
-    if overlap:
-        raise ConfigError(
-            f"{', '.join(sorted(overlap))} would both fit the abstention head and calibrate it",
-            "fit the head on the training articles and calibrate on held-out ones",
-        )
-    if head_articles:
-        head, head_auc = fit_abstain_head(reader, head_articles, articles, quiet=quiet)
-        head.save(adapter_dir)
-        reader.head = head
-        record["head"] = {
-            "layer": head.layer,
-            "l2": head.l2,
-            "fitted_on": [a.title for a in head_articles],
-            "auc": round(head_auc, 4),
-        }
-    elif reader.head is not None:  # a head fitted earlier: keep its record
-        earlier = read_card(adapter_dir).get("metrics", {}).get("calibration", {}).get("head")
-        record["head"] = earlier or {"layer": reader.head.layer, "l2": reader.head.l2}
-    result = _score_readings(reader, articles, verifier=verifier, limit=limit, quiet=quiet)
-    chosen = AbstainScore(_best(result.by_score))
+    (unless ``verifier`` is False), choose the abstention score and threshold, and save them
+    beside the adapter (``reader_config.json``, the training card). ``reader`` is left as it
+    was: the readings use a copy with the new head."""
+    head, head_record = _head(reader, adapter_dir, articles, head_articles, quiet)
+    reading = reader.derived(head=head, verifier=None)
+    result = _score_readings(reading, articles, verifier=verifier, limit=limit, quiet=quiet)
+    chosen = max(result.by_score, key=lambda s: result.by_score[s].rank())
     p, f1, ok = result.values[chosen], result.f1, result.answerable
-    threshold = result.by_score[chosen.value]["threshold"]
+    threshold = result.by_score[chosen].threshold
+    verifier_record = None
     if result.verifier is not None:
         result.verifier.save(adapter_dir)
-        reader.verifier = result.verifier
-        record["verifier"] = {
-            "features": [f.value for f in result.verifier.features],
-            "weight": [round(w, 4) for w in result.verifier.weight],
-            "fitted_on": [a.title for a in articles],
-        }
+        verifier_record = VerifierRecord(
+            tuple(f.value for f in result.verifier.features),
+            tuple(round(w, 4) for w in result.verifier.weight),
+            tuple(a.title for a in articles),
+        )
     elif result.verifier_skipped is not None:
-        record["verifier"] = {"skipped": result.verifier_skipped}
-    record |= {
-        "abstain_threshold": threshold,
-        "score": chosen.value,
-        "scores": result.by_score,
-        "articles": [a.title for a in articles],
-        "questions": len(p),
-        **operating_point(p, f1, ok, threshold),
-        "curve": [operating_point(p, f1, ok, t / 20) | {"threshold": t / 20} for t in range(21)],
-    }
-    config = replace(reader.config, abstain_threshold=threshold, score=chosen)
-    config.save(adapter_dir)
-    reader.config = config
-    write_card(adapter_dir, {"metrics": {"calibration": record}})
-    return record
+        verifier_record = VerifierRecord(skipped=result.verifier_skipped)
+    calibration = Calibration(
+        score=chosen,
+        point=operating_point(p, f1, ok, threshold),
+        scores=result.by_score,
+        articles=tuple(a.title for a in articles),
+        questions=len(p),
+        curve=tuple(operating_point(p, f1, ok, t / 20) for t in range(21)),
+        head=head_record,
+        verifier=verifier_record,
+    )
+    replace(reader.config, abstain_threshold=threshold, score=chosen).save(adapter_dir)
+    write_card(adapter_dir, {"metrics": {"calibration": calibration.to_json()}})
+    return calibration

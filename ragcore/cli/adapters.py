@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from ragcore.adapters.training.distill import Unverified
 from ragcore.cli.options import out
 from ragcore.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ragcore.adapters.training.calibration_record import Calibration
 
 
 def _base(args: argparse.Namespace) -> tuple[Path, str]:
@@ -150,7 +153,7 @@ def cmd_adapters(args: argparse.Namespace) -> int:
 
 def _calibrate(
     args: argparse.Namespace, adapter: str | Path, titles: list[str], head_titles: list[str]
-) -> dict[str, Any]:
+) -> Calibration:
     from ragcore.adapters.reader.registry import AdapterRegistry, resolve
     from ragcore.adapters.training.calibration import calibrate_adapter
     from ragcore.evals.data.squad import load_squad, split_articles
@@ -174,12 +177,13 @@ def _calibrate(
     table = Table(title=f"abstention calibrated on {', '.join(titles)}")
     for col in ("questions", "score", "threshold", "F1", "NoAns acc"):
         table.add_column(col)
+    point = record.point
     table.add_row(
-        str(record["questions"]),
-        record["score"],
-        f"{record['abstain_threshold']:.2f}",
-        f"{record['f1']:.1f}",
-        f"{record['noans_acc']:.1f}" if record["noans_acc"] is not None else "-",
+        str(record.questions),
+        record.score.value,
+        f"{point.threshold:.2f}",
+        f"{point.f1:.1f}" if point.f1 is not None else "-",
+        f"{point.noans_acc:.1f}" if point.noans_acc is not None else "-",
     )
     out.print(table)
     return record

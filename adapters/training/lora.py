@@ -153,8 +153,7 @@ def _train(
     quiet: bool,
     on_step: Callable[[int, float], None] | None,
 ) -> TrainResult:
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     encoded = [encode(tokenizer, ex) for ex in chosen]
@@ -165,6 +164,42 @@ def _train(
             f"every example is longer than max_prompt_tokens={config.max_prompt_tokens}",
             "raise max_prompt_tokens",
         )
+    model = _lora_model(torch, base_dir, config, device)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    started = time.perf_counter()
+    losses = _optimise(torch, model, kept, pad, rng, config, device, quiet, on_step)
+    seconds = time.perf_counter() - started
+    _save(torch, model, out, config, base_name)
+    result = TrainResult(out, len(losses), len(kept), skipped, seconds, tuple(losses))
+    abstain = _abstain_ids(tokenizer)
+    write_card(
+        out,
+        {
+            "base_model": {"name": base_name, "sha256": model_fingerprint(base_dir)},
+            "data": data or {},
+            "hyperparameters": asdict(config),
+            "training": {
+                "examples": len(kept),
+                "skipped_too_long": skipped,
+                "abstain_targets": sum(1 for _, reply in kept if reply == abstain),
+                "optimizer_steps": len(losses),
+                "seconds": round(seconds, 1),
+                "device": device,
+                "float32_matmul": torch.get_float32_matmul_precision(),
+                "loss_first_10_steps": _mean(losses[:10]),
+                "loss_last_10_steps": _mean(losses[-10:]),
+            },
+            "metrics": {},
+        },
+    )
+    return result
+
+
+def _lora_model(torch: Any, base_dir: Path, config: TrainConfig, device: str) -> Any:
+    """The base model in float32 on ``device`` with fresh LoRA weights, in training mode."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32).to(device)
     lora = LoraConfig(
         r=config.rank,
@@ -176,22 +211,35 @@ def _train(
     with peft_quietly():
         model = get_peft_model(model, lora)
     model.train()
+    return model
+
+
+def _optimise(
+    torch: Any,
+    model: Any,
+    kept: Sequence[tuple[list[int], list[int]]],
+    pad: int,
+    rng: random.Random,
+    config: TrainConfig,
+    device: str,
+    quiet: bool,
+    on_step: Callable[[int, float], None] | None,
+) -> list[float]:
+    """AdamW over the LoRA weights for ``config.epochs`` (clipped gradients, linear warm-up
+    then linear decay to zero); the mean reply-token loss of each optimizer step."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
     batches_per_epoch = math.ceil(len(kept) / config.batch_size)
     total_steps = math.ceil(batches_per_epoch * config.epochs / config.grad_accum)
 
-    def lr_at(step: int) -> float:  # linear warm-up, then linear decay to zero
+    def lr_at(step: int) -> float:
         if step < config.warmup_steps:
             return (step + 1) / (config.warmup_steps + 1)
         return max(0.0, (total_steps - step) / max(1, total_steps - config.warmup_steps))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     losses: list[float] = []
     window: list[float] = []
-    started = time.perf_counter()
-    step = 0
     with Progress(quiet) as progress:
         task = progress.task("training adapter", total=len(kept) * config.epochs)
         for _ in range(config.epochs):
@@ -213,12 +261,15 @@ def _train(
                     optimizer.zero_grad(set_to_none=True)
                     losses.append(sum(window) / len(window))
                     window.clear()
-                    step += 1
                     progress.update(task, description=f"training adapter (loss {losses[-1]:.3f})")
                     if on_step is not None:
-                        on_step(step, losses[-1])
-    seconds = time.perf_counter() - started
+                        on_step(len(losses), losses[-1])
     model.eval()
+    return losses
+
+
+def _save(torch: Any, model: Any, out: Path, config: TrainConfig, base_name: str) -> None:
+    """The LoRA weights (in ``config.save_dtype``) and peft's config naming ``base_name``."""
     out.mkdir(parents=True, exist_ok=True)
     if config.save_dtype is SaveDtype.FLOAT16:
         for name, param in model.named_parameters():
@@ -230,29 +281,6 @@ def _train(
     peft_config = json.loads((out / "adapter_config.json").read_text())
     peft_config["base_model_name_or_path"] = base_name
     (out / "adapter_config.json").write_text(json.dumps(peft_config, indent=2) + "\n")
-    result = TrainResult(out, step, len(kept), skipped, seconds, tuple(losses))
-    abstain = _abstain_ids(tokenizer)
-    write_card(
-        out,
-        {
-            "base_model": {"name": base_name, "sha256": model_fingerprint(base_dir)},
-            "data": data or {},
-            "hyperparameters": asdict(config),
-            "training": {
-                "examples": len(kept),
-                "skipped_too_long": skipped,
-                "abstain_targets": sum(1 for _, reply in kept if reply == abstain),
-                "optimizer_steps": step,
-                "seconds": round(seconds, 1),
-                "device": device,
-                "float32_matmul": torch.get_float32_matmul_precision(),
-                "loss_first_10_steps": _mean(losses[:10]),
-                "loss_last_10_steps": _mean(losses[-10:]),
-            },
-            "metrics": {},
-        },
-    )
-    return result
 
 
 def train_on_articles(

@@ -55,7 +55,19 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
 def add_adapters_parser(sub: Any) -> None:
     p = sub.add_parser("adapters", help="train, calibrate, distill, list and merge LoRA adapters")
     asub = p.add_subparsers(dest="adapters_command", required=True)
+    _add_train(asub)
+    _add_calibrate(asub)
+    _add_distill(asub)
+    ls = asub.add_parser("list", help="adapters shipped, cached and at given folders")
+    ls.add_argument("folders", nargs="*", type=Path)
+    ls.add_argument("--json", action="store_true")
+    m = asub.add_parser("merge", help="fold an adapter into its base and save a model folder")
+    m.add_argument("adapter", help="adapter name or folder")
+    m.add_argument("--out", type=Path, required=True)
+    m.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
 
+
+def _add_train(asub: Any) -> None:
     t = asub.add_parser("train", help="LoRA read-and-abstain training on SQuAD-style data")
     t.add_argument("--data", type=Path, required=True, help="SQuAD 2.0 JSON")
     t.add_argument("--out", type=Path, required=True, help="adapter folder to write")
@@ -81,6 +93,8 @@ def add_adapters_parser(sub: Any) -> None:
     )
     add_recipe_arguments(t)
 
+
+def _add_calibrate(asub: Any) -> None:
     c = asub.add_parser("calibrate", help="choose the abstention threshold on held-out articles")
     c.add_argument("adapter", help="adapter name or folder")
     c.add_argument("--data", type=Path, required=True, help="SQuAD 2.0 JSON")
@@ -103,6 +117,8 @@ def add_adapters_parser(sub: Any) -> None:
     c.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
     c.add_argument("--quiet", "-q", action="store_true")
 
+
+def _add_distill(asub: Any) -> None:
     d = asub.add_parser(
         "distill", help="label questions over your index with a teacher, verify, train a student"
     )
@@ -129,15 +145,6 @@ def add_adapters_parser(sub: Any) -> None:
     add_lora_arguments(d, "labels")
     d.add_argument("--base", help="student base model directory (default: the packaged SmolLM2)")
     d.add_argument("--quiet", "-q", action="store_true")
-
-    ls = asub.add_parser("list", help="adapters shipped, cached and at given folders")
-    ls.add_argument("folders", nargs="*", type=Path)
-    ls.add_argument("--json", action="store_true")
-
-    m = asub.add_parser("merge", help="fold an adapter into its base and save a model folder")
-    m.add_argument("adapter", help="adapter name or folder")
-    m.add_argument("--out", type=Path, required=True)
-    m.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
 
 
 def cmd_adapters(args: argparse.Namespace) -> int:

@@ -149,3 +149,43 @@ def test_ragcore_llm_answers_inside_llama_index_query_engines(index: Index) -> N
         assert reply.cited and reply.answer in shown[reply.cited[0] - 1]
     streamed = "".join(r.delta for r in llm.stream_complete("Tell me a joke."))
     assert streamed == "I don't know."  # no passages: the reader abstains
+
+
+def test_llama_index_documents_sync_into_an_index(tmp_path: Path) -> None:
+    from llama_index.core import Document, SimpleDirectoryReader
+
+    from ragcore.errors import ConfigError
+    from ragcore.integrations.llama_index_documents import ingest_documents
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "gateway.md").write_text("# Gateway\n\nThe gateway admin API listens on port 9001.")
+    (folder / "billing.md").write_text("# Billing\n\nInvoices are sent on the first of the month.")
+    docs = SimpleDirectoryReader(str(folder), filename_as_id=True).load_data()
+    vault = Document(
+        text="The vault combination is 7741.",
+        doc_id="vault",
+        metadata={"team": "ops", "access": ["staff"]},  # its own groups win
+    )
+    scope = "llamaindex://handbook"
+    with Index.open(tmp_path / "idx", create=True) as index:
+        report = ingest_documents(index, [*docs, vault], scope=scope, groups=[])  # public
+        assert (report.added, report.changed, report.deleted) == (3, 0, 0)
+        hit = index.search("which port does the admin API use", k=1, groups=[]).hits[0]
+        assert "9001" in hit.chunk.text and hit.chunk.source.startswith(scope + "/")
+        assert hit.chunk.metadata["file_name"] == "gateway.md"  # LlamaIndex's metadata kept
+        public = index.search("vault combination", k=3, groups=[]).hits
+        assert len(public) == 2 and all("vault" not in h.chunk.text for h in public)
+        found = index.search("vault combination", k=1, groups=["staff"], filters={"team": "ops"})
+        assert found.hits[0].chunk.text == vault.text
+        # Again: unchanged documents are skipped; an edited one is re-indexed, a dropped one goes.
+        edited = Document(text="The vault combination is 9900.", doc_id="vault")
+        report = ingest_documents(index, [docs[0], edited], scope=scope)
+        assert (report.unchanged, report.changed, report.deleted) == (1, 1, 1)
+        texts = [c.text for c in index.chunks()]
+        assert len(texts) == 2 and any("9900" in t for t in texts)
+        with pytest.raises(ConfigError, match="share the id"):
+            ingest_documents(index, [edited, edited], scope=scope)
+        with pytest.raises(ConfigError, match="does not name a source"):
+            ingest_documents(index, [edited], scope="handbook")
+        assert len(list(index.chunks())) == 2  # a refused call changed nothing

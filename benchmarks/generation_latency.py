@@ -2,7 +2,7 @@
 about 200 tokens (SQuAD paragraphs), for the packaged SmolLM2-135M-Instruct three ways: the
 bare base (free greedy generation), the base with the shipped adapter loaded through peft
 (calibrated abstention + span-constrained decoding), and the same adapter merged into the
-weights.
+weights, run by transformers and by the plain-torch forward the shipped reader uses.
 
     python benchmarks/generation_latency.py --squad ../shared/datasets/squad2/dev-articles.json
 """
@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 from ragcore.adapters.reader.base_model import BASE_NAME, base_model_dir
+from ragcore.adapters.reader.merged import merged_reader
 from ragcore.adapters.reader.registry import DEFAULT_ADAPTER, AdapterRegistry, merge_adapter
 from ragcore.adapters.transformers_generator import TransformersGenerator, transformers_model
 from rich.console import Console
@@ -86,7 +87,9 @@ def main() -> None:
     rows.append((f"base + {args.adapter} (peft)", measure(reader, prompts, 24)))
     with tempfile.TemporaryDirectory() as tmp:
         merged = transformers_model(merge_adapter(base_model_dir(), args.adapter, Path(tmp)))
-        rows.append((f"{args.adapter} merged", measure(merged, prompts, 24)))
+        rows.append((f"{args.adapter} merged, transformers", measure(merged, prompts, 24)))
+    shipped = merged_reader(base_model_dir(), BASE_NAME, args.adapter)  # adapters.reader.llama
+    rows.append((f"{args.adapter} merged, plain torch (shipped)", measure(shipped, prompts, 24)))
     table = Table(
         title=f"SmolLM2-135M reader, {args.n} questions, prompt p50 {prompt:.0f} tokens, "
         f"{args.threads} threads (p50)"

@@ -157,10 +157,14 @@ def read(
     adapter's ``AbstainHead`` and ``verify`` gives its answer verifier's P(answering fails)
     for a decoded reading, if it has them."""
     import torch
-    from transformers import DynamicCache
 
     device = next(model.parameters()).device
-    cache = DynamicCache()
+    if hasattr(model, "new_cache"):  # adapters.reader.llama: the packaged base, no transformers
+        cache = model.new_cache()
+    else:
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
     kv = {cache_keyword(model): cache, "use_cache": True}
     with torch.inference_mode():
         ids = torch.tensor([list(prompt_ids)], device=device)

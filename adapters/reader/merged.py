@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from ragcore.adapters.reader.abstain_head import AbstainHead
 from ragcore.adapters.reader.base_model import READER_INSTALL, cache_root, file_sha256
@@ -39,10 +40,11 @@ def merged_dir(info: AdapterInfo) -> Path:
 def merged_reader(
     base_dir: Path, base_name: str, adapter: str | Path, device: str | None = None
 ) -> ReaderGenerator:
-    """The reader for ``adapter`` over the base at ``base_dir``, merging it on first use."""
+    """The reader for ``adapter`` over the base at ``base_dir``, merging it on first use. The
+    merged Llama is read by ``adapters.reader.llama`` (no transformers import); another
+    architecture by transformers."""
     try:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError:
         raise PluginError("the reader needs torch and transformers", READER_INSTALL) from None
     info = resolve(adapter)
@@ -57,13 +59,23 @@ def merged_reader(
             os.replace(tmp, target)  # atomic: a reader never sees half a folder
         except OSError:  # another process merged it first
             shutil.rmtree(tmp, ignore_errors=True)
+    from ragcore.adapters.reader.llama import load_model
+
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = AutoModelForCausalLM.from_pretrained(target, dtype=torch.float32).to(device).eval()
+    model, tokenizer = load_model(target, device) or _transformers_model(target, device)
     return ReaderGenerator(
         f"{base_name}+{info.name}",
         model,
-        AutoTokenizer.from_pretrained(target),
+        tokenizer,
         ReaderConfig.load(info.path),
         head=AbstainHead.load(info.path),
         verifier=AnswerVerifier.load(info.path),
     )
+
+
+def _transformers_model(folder: Path, device: str) -> tuple[Any, Any]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).to(device).eval()
+    return model, AutoTokenizer.from_pretrained(folder)

@@ -374,3 +374,29 @@ def test_operating_points_and_the_card_record_by_hand() -> None:
     assert record["scores"]["head"]["auc_fails"] == 1.0 and len(record["curve"]) == 2
     assert HeadRecord.from_json(record["head"]) == HeadRecord(17, 1.0, ("Gateways",), 0.9)
     json.dumps(record)  # the card is JSON
+
+
+def test_serving_examples_put_the_paragraph_among_its_near_misses() -> None:
+    from ragcore.adapters.training.raft import serving_examples
+    from ragcore.evals.data.squad import Article, Question
+
+    paragraphs = (
+        "The gateway admin API uses port 9001.",  # 0: the answer
+        "The gateway public API uses port 8443 for traffic.",  # 1: shares most words
+        "Gateway logs rotate daily.",  # 2: shares one word
+        "Invoices are sent monthly.",  # 3: shares none
+        "Port 9001 is also listed in the admin guide for the gateway API.",  # 4: holds it too
+    )
+    question = Question("q1", "Which port does the gateway admin API use?", ("9001",), 0)
+    article = Article("Lumen", paragraphs, (question,))
+    (ex,) = serving_examples([article], passages=3, seed=0)
+    texts = [t for _, t in ex.passages]
+    assert sorted(texts) == sorted([paragraphs[0], paragraphs[1], paragraphs[2]])
+    assert texts[ex.cited - 1] == paragraphs[0] and ex.answer == "9001"
+    assert ex.paragraph == paragraphs[0]  # folds group by the question's own paragraph
+    positions = {serving_examples([article], seed=s)[0].cited for s in range(20)}
+    assert positions == {1, 2, 3}  # the gold paragraph moves
+    (alone,) = serving_examples([article], passages=1)
+    assert alone.passages == (("Lumen", paragraphs[0]),) and alone.cited == 1
+    with pytest.raises(ConfigError, match="passages=0"):
+        serving_examples([article], passages=0)

@@ -247,3 +247,13 @@ def test_calibrate_keeps_the_score_that_ranks_failed_answers_best(
     saved = json.loads((adapter / "reader_config.json").read_text())
     assert saved["score"] == score and saved["abstain_threshold"] == scores[score]["threshold"]
     assert "focus_sentences" not in saved
+    # Serving-shaped: each question among its article's other paragraphs (Gateways has two).
+    code = main(
+        ["adapters", "calibrate", str(adapter), "--data", str(squad_file), "--article",
+         "Gateways", "--base", str(base), "--passages", "3", "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    served = json.loads((adapter / "training_card.json").read_text())["metrics"]["calibration"]
+    assert served["passages"] == 3 and calibration["passages"] == 1
+    assert served["questions"] == calibration["questions"]
+    assert all(entry["cv_f1"] is not None for entry in served["scores"].values())

@@ -44,7 +44,7 @@ from ragcore.adapters.training.calibration_record import (
     ScoreFigures,
     VerifierRecord,
 )
-from ragcore.adapters.training.raft import ReaderExample, gold_examples
+from ragcore.adapters.training.raft import ReaderExample, gold_examples, serving_examples
 from ragcore.adapters.training.thresholds import operating_point, score_figures
 from ragcore.evals.data.squad import Article
 
@@ -59,10 +59,15 @@ def readings(
     articles: Sequence[Article],
     *,
     limit: int | None = None,
+    passages: int = 1,
     quiet: bool = False,
 ) -> list[tuple[Reading, ReaderExample]]:
-    """(reading, example) for each question of ``articles`` with its own paragraph."""
-    examples = gold_examples(articles)[:limit] if limit else gold_examples(articles)
+    """(reading, example) for each question of ``articles`` with its own paragraph, alone
+    (``passages`` 1) or among the article's nearest other paragraphs (``serving_examples``)."""
+    examples = (
+        gold_examples(articles) if passages == 1 else serving_examples(articles, passages=passages)
+    )
+    examples = examples[:limit] if limit else examples
     out = []
     with Progress(quiet) as progress:
         task = progress.task("calibrating", total=len(examples))
@@ -165,12 +170,13 @@ def _score_readings(
     *,
     verifier: bool,
     limit: int | None,
+    passages: int,
     quiet: bool,
 ) -> _Scored:
-    scored = readings(reader, articles, limit=limit, quiet=quiet)
+    scored = readings(reader, articles, limit=limit, passages=passages, quiet=quiet)
     f1, ok = answer_f1(scored)
     fails = [not good or score < FAIL_F1 for score, good in zip(f1, ok, strict=True)]
-    groups = [ex.passages[0][1] for _, ex in scored]
+    groups = [ex.paragraph for _, ex in scored]
     read_scores = [AbstainScore.P_ABSTAIN, AbstainScore.NULL_VS_SPAN]
     if reader.head is not None:
         read_scores.append(AbstainScore.HEAD)
@@ -225,15 +231,19 @@ def calibrate_adapter(
     head_articles: Sequence[Article] = (),
     verifier: bool = True,
     limit: int | None = None,
+    passages: int = 1,
     quiet: bool = False,
 ) -> Calibration:
     """Fit the abstention head (when ``head_articles`` are given) and the answer verifier
     (unless ``verifier`` is False), choose the abstention score and threshold, and save them
     beside the adapter (``reader_config.json``, the training card). ``reader`` is left as it
-    was: the readings use a copy with the new head."""
+    was: the readings use a copy with the new head. ``passages`` > 1 reads each question
+    among that many paragraphs of its article, as ``ask`` serves them."""
     head, head_record = _head(reader, adapter_dir, articles, head_articles, quiet)
     reading = reader.derived(head=head, verifier=None)
-    result = _score_readings(reading, articles, verifier=verifier, limit=limit, quiet=quiet)
+    result = _score_readings(
+        reading, articles, verifier=verifier, limit=limit, passages=passages, quiet=quiet
+    )
     chosen = max(result.by_score, key=lambda s: result.by_score[s].rank())
     p, f1, ok = result.values[chosen], result.f1, result.answerable
     threshold = result.by_score[chosen].threshold
@@ -253,6 +263,7 @@ def calibrate_adapter(
         scores=result.by_score,
         articles=tuple(a.title for a in articles),
         questions=len(p),
+        passages=passages,
         curve=tuple(operating_point(p, f1, ok, t / 20) for t in range(21)),
         head=head_record,
         verifier=verifier_record,

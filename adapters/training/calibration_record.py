@@ -79,6 +79,7 @@ class Calibration:
     curve: tuple[OperatingPoint, ...]  # the chosen score at thresholds 0, 0.05, ..., 1
     head: HeadRecord | None = None
     verifier: VerifierRecord | None = None
+    passages: int = 1  # passages per calibration prompt (the question's own among others)
 
     @property
     def threshold(self) -> float:
@@ -111,6 +112,7 @@ class Calibration:
             "scores": {s.value: asdict(f) for s, f in self.scores.items()},
             "articles": list(self.articles),
             "questions": self.questions,
+            "passages": self.passages,
             **point,
             "curve": [asdict(p) for p in self.curve],
         }

@@ -14,6 +14,7 @@ Splits are by article, never by question, so that validation paragraphs are unse
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from ragcore.evals.data.squad import Article, Question
 
 from ragcore.answer_match import contains_span
+from ragcore.errors import ConfigError
 from ragcore.types import Prompt
 
 
@@ -34,6 +36,7 @@ class ReaderExample:
     answer: str | None
     cited: int | None  # 1-based number of the passage holding the answer
     golds: tuple[str, ...] = field(default=())  # every accepted answer, for scoring
+    paragraph: str = ""  # the question's own paragraph (calibration folds group by it)
 
     def __post_init__(self) -> None:
         if (self.answer is None) != (self.cited is None):
@@ -56,7 +59,58 @@ def gold_examples(articles: Sequence[Article]) -> list[ReaderExample]:
             answer = _span(q, passage[1])
             examples.append(
                 ReaderExample(
-                    q.id, q.text, (passage,), answer, None if answer is None else 1, q.answers
+                    q.id,
+                    q.text,
+                    (passage,),
+                    answer,
+                    None if answer is None else 1,
+                    q.answers,
+                    passage[1],
+                )
+            )
+    return examples
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
+
+
+def serving_examples(
+    articles: Sequence[Article], *, passages: int = 3, seed: int = 0
+) -> list[ReaderExample]:
+    """Each question with its own paragraph among ``passages - 1`` others of its article, as
+    ``ask`` serves them: the others are the paragraphs sharing most words with the question
+    (near misses, as retrieval returns), none holding a gold answer, and the question's own
+    paragraph is at a random position."""
+    if passages < 1:
+        raise ConfigError(
+            f"passages={passages}: a prompt needs one passage or more", "pass 1 or more"
+        )
+    rng = random.Random(seed)
+    examples = []
+    for article in articles:
+        for q in article.questions:
+            gold = article.paragraphs[q.paragraph]
+            asked = _words(q.text)
+            others = [
+                p
+                for i, p in enumerate(article.paragraphs)
+                if i != q.paragraph and not any(contains_span(p, a) for a in q.answers)
+            ]
+            others.sort(key=lambda p: -len(asked & _words(p)))
+            shown = others[: passages - 1]
+            at = rng.randrange(len(shown) + 1)
+            shown.insert(at, gold)
+            answer = _span(q, gold)
+            examples.append(
+                ReaderExample(
+                    q.id,
+                    q.text,
+                    tuple((article.title, p) for p in shown),
+                    answer,
+                    None if answer is None else at + 1,
+                    q.answers,
+                    gold,
                 )
             )
     return examples

@@ -101,6 +101,13 @@ def _add_calibrate(asub: Any) -> None:
     c.add_argument("--article", action="append", required=True, metavar="TITLE", dest="articles")
     c.add_argument("--limit", type=int, help="calibrate on the first N questions")
     c.add_argument(
+        "--passages",
+        type=int,
+        default=1,
+        help="passages per prompt: the question's own paragraph among the article's nearest "
+        "others, as ask serves them (default 1: its own paragraph alone)",
+    )
+    c.add_argument(
         "--head-article",
         action="append",
         default=[],
@@ -179,6 +186,7 @@ def _calibrate(
         head_articles=head_articles,
         verifier=getattr(args, "verifier", True),
         limit=getattr(args, "limit", None),
+        passages=getattr(args, "passages", 1),
         quiet=args.quiet,
     )
     table = Table(title=f"abstention calibrated on {', '.join(titles)}")

@@ -117,12 +117,19 @@ def test_whole_numbers_are_numbers_and_optional_settings_take_values(tmp_path: P
     assert s.search.dense_weight == 2 and s.store.shard_number == 2
 
 
-def test_the_readme_configuration_example_loads(tmp_path: Path) -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    start = readme.index("```toml\nindex_dir") + len("```toml\n")
-    (tmp_path / "ragcore.toml").write_text(readme[start : readme.index("```", start)])
-    s = Settings.load(tmp_path / "ragcore.toml")
-    assert s.serve.max_queue == 8 and s.store.lock_wait_s == 10 and s.search.rerank is False
+def _toml_example(doc: str, tmp_path: Path) -> Settings:
+    text = (Path(__file__).parent.parent / doc).read_text()
+    start = text.index("```toml\nindex_dir") + len("```toml\n")
+    (tmp_path / "ragcore.toml").write_text(text[start : text.index("```", start)])
+    return Settings.load(tmp_path / "ragcore.toml")
+
+
+def test_the_configuration_examples_load(tmp_path: Path) -> None:
+    full = _toml_example("docs/configuration.md", tmp_path)  # every setting, at its default
+    assert full.serve.max_queue == 8 and full.store.lock_wait_s == 10
+    assert full.search.rerank is False and full.ask.passages == 3
+    short = _toml_example("README.md", tmp_path)
+    assert short.ask.passages == 3 and short.search.mode == full.search.mode
 
 
 def test_environment_variables_set_any_setting_over_the_file(tmp_path: Path) -> None:

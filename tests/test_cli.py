@@ -118,6 +118,8 @@ def test_demo_searches_and_answers(tmp_path: Path, capsys) -> None:
     answers = data["answers"]  # the packaged reader over the demo index
     assert [a["question"] for a in answers] == list(DEMO_ASK)
     assert answers[-1]["abstained"]  # not in the demo docs
+    # the sample questions the docs answer are answered, each with what its docs say
+    assert [a["answer"] for a in answers[:-1]] == ["9001", "$8 per user per month", "30 minutes"]
     for a in answers:
         assert a["abstained"] == (a["answer"] is None) and len(a["hits"]) == 3
         assert a["abstained"] or a["citations"]

@@ -65,3 +65,23 @@ def test_abstains_when_the_passage_lacks_the_answer(reader) -> None:
     for question in ("What is the population of Tokyo?", "Who wrote the novel Dracula?"):
         reply = reader.answer(Prompt.from_pairs(question, [PASSAGE]))
         assert reply.abstained and reply.text == ABSTAIN_REPLY
+
+
+def test_the_first_conversion_and_merge_print_nothing_of_their_libraries(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from ragcore.adapters.reader.base_model import base_model_dir\n"
+        "from ragcore.plugins import load_generator\n"
+        "converted = (base_model_dir() / 'model.safetensors').is_file()\n"
+        "load_generator('smollm2-135m-instruct')  # merges the shipped adapter into it\n"
+        "print(converted)\n"
+    )
+    env = {**os.environ, "RAGCORE_CACHE": str(tmp_path / "cache")}
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "True", run.stderr
+    assert run.stderr == ""  # transformers' GGUF bar and warnings stay out of the terminal

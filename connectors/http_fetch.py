@@ -81,12 +81,6 @@ class Fetcher:
         self.requests = 0
         self.not_modified = 0
 
-    def __enter__(self) -> Fetcher:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
     def close(self) -> None:
         """Release the pooled connections (a later ``get`` opens new ones)."""
         with self._lock:

@@ -30,9 +30,7 @@ class NetworkError(Exception):
 
 class HttpClient:
     """A pooled, thread-safe client; ``request`` retries the statuses in ``retry_on``.
-
-    Use it as a context manager, or call ``close()``, to release its connections.
-    """
+    ``close()`` releases its connections."""
 
     def __init__(
         self,
@@ -55,12 +53,6 @@ class HttpClient:
             headers={"User-Agent": user_agent},
             trust_env=True,
         )
-
-    def __enter__(self) -> HttpClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     def close(self) -> None:
         self._client.close()

@@ -3,8 +3,8 @@ and its chat tokenizer over the ``tokenizers`` library, so that ``ragcore ask`` 
 importing transformers.
 
 Importing transformers' Llama model costs more than the answer itself on 2 cores (the figures
-are in docs/reader.md). The packaged base is one fixed architecture, so a forward pass of
-~150 lines replaces it at run time; training, merging and any other model folder keep using
+are in docs/reader.md). The packaged base is one fixed architecture, so the forward pass
+below replaces it at run time; training, merging and any other model folder keep using
 transformers. ``load_model`` declines (returns None) a folder this module does not cover, and
 the caller falls back to transformers. The tests hold it to transformers' own
 ``LlamaForCausalLM``: logits and hidden states within 1e-4, the same chat prompt ids, the same
@@ -130,8 +130,9 @@ class Llama(torch.nn.Module):
                 for k, v in weights.items()
             }
         )
-        d = shape.head_dim
-        self.inv_freq = 1.0 / (shape.rope_theta ** (torch.arange(0, d, 2).float() / d))
+        d, device = shape.head_dim, weights["model.embed_tokens.weight"].device
+        steps = torch.arange(0, d, 2, device=device).float() / d
+        self.inv_freq = 1.0 / (shape.rope_theta**steps)
         names = (
             "input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
             "self_attn.o_proj", "post_attention_layernorm", "mlp.gate_proj", "mlp.up_proj",
@@ -159,7 +160,7 @@ class Llama(torch.nn.Module):
         batch, length = input_ids.shape
         past = cache.length() if cache is not None and use_cache else 0
         positions = torch.arange(past, past + length, device=input_ids.device).float()
-        freqs = positions[:, None] * self.inv_freq.to(input_ids.device)[None]
+        freqs = positions[:, None] * self.inv_freq[None]
         angles = torch.cat([freqs, freqs], dim=-1)
         cos, sin = angles.cos(), angles.sin()
         mask = None
@@ -168,6 +169,7 @@ class Llama(torch.nn.Module):
             mask = mask.tril(diagonal=past)
         x = F.embedding(input_ids, self._w("model.embed_tokens.weight"))
         hidden = [x] if output_hidden_states else []
+        group = s.heads // s.kv_heads
         for i, (ln1, wq, wk, wv, wo, ln2, wg, wu, wd) in enumerate(self._layers):
             h = _rms_norm(x, ln1, s.eps)
             q, k, v = F.linear(h, wq), F.linear(h, wk), F.linear(h, wv)
@@ -176,7 +178,6 @@ class Llama(torch.nn.Module):
             v = v.view(batch, length, s.kv_heads, s.head_dim).transpose(1, 2)
             if cache is not None and use_cache:
                 k, v = cache.update(i, k, v)
-            group = s.heads // s.kv_heads
             k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
             a = F.scaled_dot_product_attention(
                 q, k, v, attn_mask=mask, is_causal=mask is None and length > 1

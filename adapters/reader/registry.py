@@ -113,20 +113,16 @@ class ReaderGenerator:
         self._use = use
 
     def derived(
-        self,
-        *,
-        config: ReaderConfig | None = None,
-        head: AbstainHead | None = None,
-        verifier: AnswerVerifier | None = None,
+        self, *, head: AbstainHead | None, verifier: AnswerVerifier | None
     ) -> ReaderGenerator:
-        """A reader over the same model and lock with the ``head`` and ``verifier`` given
-        (None: without) and ``config`` (None: this one's). Calibration reads with a new head
-        this way and leaves the reader it was given as it was."""
+        """A reader over the same model, config and lock with the ``head`` and ``verifier``
+        given (None: without). Calibration reads with a new head this way and leaves the
+        reader it was given as it was."""
         return ReaderGenerator(
             self.name,
             self.model,
             self.tokenizer,
-            config or self.config,
+            self.config,
             self._lock,
             self._use,
             head,

@@ -1,6 +1,6 @@
 """What a calibration measured and chose, as values: the figures of each abstention score,
-the operating point at the chosen threshold, the precision of the curve around it, and the
-head and verifier that were fitted. ``Calibration.to_json`` is the training card's
+the operating point at the chosen threshold, the chosen score's F1 curve, and the head and
+verifier that were fitted. ``Calibration.to_json`` is the training card's
 ``metrics.calibration`` record (the shape ``adapters list`` and earlier cards use)."""
 
 from __future__ import annotations
@@ -80,10 +80,6 @@ class Calibration:
     head: HeadRecord | None = None
     verifier: VerifierRecord | None = None
     passages: int = 1  # passages per calibration prompt (the question's own among others)
-
-    @property
-    def threshold(self) -> float:
-        return self.point.threshold
 
     def to_json(self) -> dict[str, Any]:
         record: dict[str, Any] = {}

@@ -71,6 +71,15 @@ def gold_examples(articles: Sequence[Article]) -> list[ReaderExample]:
     return examples
 
 
+def _distractors(article: Article, question: Question) -> list[int]:
+    """The article's other paragraphs (indices) that hold none of the question's answers."""
+    return [
+        i
+        for i, p in enumerate(article.paragraphs)
+        if i != question.paragraph and not any(contains_span(p, a) for a in question.answers)
+    ]
+
+
 def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
 
@@ -89,16 +98,12 @@ def serving_examples(
     rng = random.Random(seed)
     examples = []
     for article in articles:
+        words = [_words(p) for p in article.paragraphs]
         for q in article.questions:
             gold = article.paragraphs[q.paragraph]
             asked = _words(q.text)
-            others = [
-                p
-                for i, p in enumerate(article.paragraphs)
-                if i != q.paragraph and not any(contains_span(p, a) for a in q.answers)
-            ]
-            others.sort(key=lambda p: -len(asked & _words(p)))
-            shown = others[: passages - 1]
+            others = sorted(_distractors(article, q), key=lambda i: -len(asked & words[i]))
+            shown = [article.paragraphs[i] for i in others[: passages - 1]]
             at = rng.randrange(len(shown) + 1)
             shown.insert(at, gold)
             answer = _span(q, gold)
@@ -132,11 +137,7 @@ def raft_examples(
         for q in article.questions:
             gold = (article.title, article.paragraphs[q.paragraph])
             answer = _span(q, gold[1])
-            others = [
-                (article.title, p)
-                for i, p in enumerate(article.paragraphs)
-                if i != q.paragraph and not any(contains_span(p, a) for a in q.answers)
-            ]
+            others = [(article.title, article.paragraphs[i]) for i in _distractors(article, q)]
             roll = rng.random()
             if answer is not None and others and roll < drop_gold_rate:
                 examples.append(ReaderExample(q.id, q.text, (rng.choice(others),), None, None))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ragcore import IndexConfig
 from ragcore.cli import main
 
 pytestmark = pytest.mark.slow
@@ -147,3 +148,22 @@ def test_eval_rerun_reuses_cached_runs_and_report(tmp_path: Path, dataset: Path,
         assert main(bad) == 2, bad
         err = capsys.readouterr().err
         assert "hint:" in err and "Traceback" not in err
+
+
+def test_eval_retrieval_builds_the_index_shape_asked_for(
+    tmp_path: Path, dataset: Path, capsys
+) -> None:
+    cache = tmp_path / "cache"
+    args = ["eval", "retrieval", str(dataset), "--k", "1", "--cache", str(cache), "-q"]
+    small, default = tmp_path / "small.json", tmp_path / "default.json"
+    assert main([*args, "--chunk-size", "16", "--chunk-overlap", "2", "--json", str(small)]) == 0
+    assert main([*args, "--json", str(default)]) == 0
+    s, d = (json.loads(p.read_text())["index"] for p in (small, default))
+    assert (s["config"]["chunk_size"], s["config"]["chunk_overlap"]) == (16, 2)
+    assert d["config"]["chunk_size"] == IndexConfig().chunk_size
+    assert not d["cached"]  # the default shape gets its own cached index
+    assert s["path"] != d["path"] and len(list(cache.iterdir())) == 2
+    capsys.readouterr()
+    assert main([*args, "--chunk-size", "16", "--chunk-overlap", "16"]) == 2
+    err = capsys.readouterr().err
+    assert "chunk_overlap=16" in err and "Traceback" not in err

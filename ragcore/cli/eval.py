@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.table import Table
 
-from ragcore.cli.options import err, out
+from ragcore.cli.options import err, index_build, new_index_config, out
 from ragcore.errors import ConfigError
 
 
@@ -31,6 +31,7 @@ def add_eval_parser(sub: Any) -> None:
         type=Path,
         help="score this existing index instead of indexing corpus.jsonl (synthetic test sets)",
     )
+    index_build(r, " of the index built")
     r.add_argument(
         "--fail-under",
         action="append",
@@ -300,6 +301,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         ks,
         args.cache,
         args.trec_dir,
+        config=new_index_config(args),
         quiet=args.quiet,
         use_cache=not args.no_cache,
         index_dir=args.index,

@@ -24,6 +24,7 @@ from ragcore.cli.options import (
     common,
     err,
     groups,
+    index_build,
     out,
     parse_filters,
     parse_options,
@@ -75,9 +76,7 @@ def add_index_parsers(sub: Any) -> None:
         help="make the source's documents that carry no groups of their own public (drops the "
         "groups an earlier --access gave it)",
     )
-    p.add_argument("--embedder", help="embedder plugin (default bge-small-en-v1.5)")
-    p.add_argument("--chunk-size", type=int, help="tokens per chunk (default 256)")
-    p.add_argument("--chunk-overlap", type=int, help="overlap in tokens (default 32)")
+    index_build(p)
     p.add_argument("--shard-number", type=int, help="shards for a new server collection")
     p.add_argument("--replication-factor", type=int, help="replicas for a new server collection")
     p.add_argument("--rebuild", action="store_true", help="wipe the index and ingest from scratch")

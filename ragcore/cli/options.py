@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ragcore.config import Settings
+from ragcore.config import IndexConfig, Settings
 from ragcore.errors import ConfigError
 from ragcore.store.filters import Filter
 
@@ -30,6 +30,25 @@ def common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--collection", help="Qdrant collection name (default ragcore)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def index_build(p: argparse.ArgumentParser, what: str = "") -> None:
+    """The flags that shape a new index (an existing index keeps the ones it was built with)."""
+    d = IndexConfig()
+    p.add_argument("--embedder", help=f"embedder plugin{what} (default {d.embedder})")
+    p.add_argument(
+        "--chunk-size", type=int, help=f"tokens per chunk{what} (default {d.chunk_size})"
+    )
+    p.add_argument(
+        "--chunk-overlap", type=int, help=f"overlap in tokens{what} (default {d.chunk_overlap})"
+    )
+
+
+def new_index_config(args: argparse.Namespace) -> IndexConfig | None:
+    """The index shape ``ragcore.toml`` or the flags ask for; None when neither does (a new
+    index takes the defaults, an existing one keeps its own)."""
+    s = settings(args)
+    return s.index if s.index_explicit else None
 
 
 def groups(p: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.table import Table
 
-from ragcore.cli.options import out
+from ragcore.cli.options import index_build, new_index_config, out
 
 
 def add_generator_arguments(parser: Any) -> None:
@@ -43,6 +43,7 @@ def add_reader_parser(ev: Any) -> None:
         type=Path,
         help="end to end: index the paragraphs here (once) and answer through ask",
     )
+    index_build(r, " of the end-to-end index built")
     r.add_argument("--passages", type=int, default=3, help="end to end: passages shown")
     r.add_argument(
         "--mode",
@@ -90,7 +91,7 @@ def cmd_reader(args: argparse.Namespace) -> int:
         from ragcore.ask import AskConfig
         from ragcore.index import Index
 
-        with Index.open(args.index, create=True) as index:
+        with Index.open(args.index, config=new_index_config(args), create=True) as index:
             index.ingest([SquadParagraphs(args.data, articles)], quiet=args.quiet)
             config = AskConfig(passages=args.passages, mode=args.mode)
             predictions = read_end_to_end(

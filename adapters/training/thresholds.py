@@ -135,3 +135,40 @@ def score_figures(
         else None,
         auc_fails=round(roc_auc(scores, fails), 4) if 0 < sum(fails) < len(fails) else None,
     )
+
+
+def precision_threshold(
+    scores: Sequence[float],
+    correct: Sequence[bool],
+    answerable: Sequence[bool],
+    target: float = 0.9,
+    answerable_share: float | None = None,
+) -> tuple[float, float, float] | None:
+    """The abstention threshold of most coverage (abstain at ``score >= t``) whose answered
+    precision reaches ``target``, at the deployment's share of answerable questions ``pi``
+    (default: the readings' own share): with ``A_a(t)``, ``A_u(t)`` the shares of answerable
+    and unanswerable questions answered and ``R_a(t)`` the share of answerable ones answered
+    right, precision(t) = pi R_a / (pi A_a + (1 - pi) A_u) and coverage(t) = pi A_a +
+    (1 - pi) A_u; the selective-prediction operating point of Geifman and El-Yaniv,
+    "Selective Classification for Deep Neural Networks" (2017), reweighted by class prior.
+    Returns (t, precision, coverage), or None when no threshold reaches the target."""
+    rows = list(zip(scores, correct, answerable, strict=True))
+    n_a = sum(1 for _, _, a in rows if a)
+    n_u = len(rows) - n_a
+    if not n_a:
+        raise ConfigError("precision needs answerable readings", "calibrate on answerable ones")
+    if not 0.0 < target <= 1.0:
+        raise ConfigError(f"target precision {target} is not in (0, 1]", "e.g. 0.9")
+    pi = n_a / len(rows) if answerable_share is None else answerable_share
+    if not 0.0 < pi <= 1.0:
+        raise ConfigError(f"answerable share {pi} is not in (0, 1]", "e.g. 0.67")
+    best = None
+    for t in sorted({s for s, _, _ in rows} | {max(s for s, _, _ in rows) + 1.0}):
+        answered = [(ok, a) for s, ok, a in rows if s < t]
+        a_a = sum(1 for _, a in answered if a) / n_a
+        a_u = sum(1 for _, a in answered if not a) / n_u if n_u else 0.0
+        r_a = sum(1 for ok, a in answered if ok and a) / n_a
+        coverage = pi * a_a + (1 - pi) * a_u
+        if coverage > 0 and (precision := pi * r_a / coverage) >= target - 1e-12:
+            best = (t, precision, coverage)  # thresholds rise, coverage never falls
+    return best

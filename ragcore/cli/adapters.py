@@ -11,11 +11,6 @@ from rich.table import Table
 
 from ragcore.adapters.training.distill import Unverified
 from ragcore.cli.options import out
-from ragcore.cli.span_reader import (
-    add_span_parsers,
-    cmd_calibrate_extractive,
-    cmd_train_extractive,
-)
 from ragcore.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -63,7 +58,6 @@ def add_adapters_parser(sub: Any) -> None:
     _add_train(asub)
     _add_calibrate(asub)
     _add_distill(asub)
-    add_span_parsers(asub)
     ls = asub.add_parser("list", help="adapters shipped, cached and at given folders")
     ls.add_argument("folders", nargs="*", type=Path)
     ls.add_argument("--json", action="store_true")
@@ -167,8 +161,6 @@ def cmd_adapters(args: argparse.Namespace) -> int:
         "list": cmd_list,
         "distill": cmd_distill,
         "merge": cmd_merge,
-        "train-extractive": cmd_train_extractive,
-        "calibrate-extractive": cmd_calibrate_extractive,
     }
     return commands[args.adapters_command](args)
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from ragcore.adapters.reader.abstain_head import AbstainHead, fit_head, last_token_states, roc_auc
 from ragcore.adapters.reader.card import model_fingerprint
-from ragcore.adapters.reader.decoding import ReaderConfig, Reading, whole_words
+from ragcore.adapters.reader.decoding import ReaderConfig, Reading
 from ragcore.adapters.reader.registry import AdapterInfo, AdapterRegistry, merge_adapter
+from ragcore.adapters.reader.spans import answer_span, code_unit, whole_words
 from ragcore.adapters.training.lora import TrainConfig, train_adapter
 from ragcore.adapters.training.raft import gold_examples, raft_examples
 from ragcore.adapters.training.thresholds import calibrate_threshold, cross_validated_f1
@@ -227,6 +228,21 @@ def test_spans_are_widened_to_whole_words() -> None:
     assert whole_words("long ago", texts) == ("long ago", 2)
     assert whole_words("is lo", texts) == ("is long", 1)
     assert whole_words("absent", texts) == ("absent", None)
+
+
+def test_spans_in_inline_code_become_the_whole_unit() -> None:
+    text = "Pass `--no-root` to skip it. Implement `poetry.plugins.ApplicationPlugin` interface."
+    assert code_unit("no-root", text) == "--no-root"  # inside a unit
+    assert code_unit("ApplicationPlugin` interface", text) == "poetry.plugins.ApplicationPlugin"
+    assert code_unit("Pass `--no", text) == "--no-root"  # cuts it with a backtick
+    assert code_unit("skip it", text) == "skip it"  # prose stays prose
+    assert code_unit("absent", text) == "absent"
+    fenced = "```bash\npoetry install\n``` then `a b c d e f g h i` is a sample"
+    assert code_unit("poetry", fenced) == "poetry"  # a fence is not an inline unit
+    assert code_unit("c d", fenced) == "c d"  # nine words: a code sample, not a name
+    texts = ["no code here", "use `{cache-dir}/virtualenvs` by default"]
+    assert answer_span("cache-dir}/virtual", texts) == ("{cache-dir}/virtualenvs", 2)
+    assert answer_span("absent", texts) == ("absent", None)
 
 
 def test_reading_reply_and_threshold_calibration() -> None:

@@ -38,6 +38,10 @@ def test_span_sentence_finds_the_sentence_holding_the_span() -> None:
     # within one sentence it is one of sentences()
     for span in ("port", "minutes", "1999"):
         assert span_sentence(PASSAGE, span) in sentences(PASSAGE)
+    # a span taken from inline code is found there, not at an earlier plain occurrence
+    docs = "Edit the config file first. Then run `config` to list settings."
+    assert span_sentence(docs, "config") == "Then run `config` to list settings."
+    assert span_sentence(docs, "file") == "Edit the config file first."
 
 
 @pytest.mark.slow

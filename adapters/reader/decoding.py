@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ragcore.adapters.reader.spans import answer_span
 from ragcore.adapters.reader.tokens import cache_keyword
 
 from ragcore.errors import ConfigError
@@ -206,7 +206,7 @@ def read(
             answer = text
             logits = model(input_ids=torch.tensor([[token]], device=device), **kv).logits[0, -1]
     span = _norm(answer).strip()
-    span, cited = whole_words(span, texts)
+    span, cited = answer_span(span, texts)
     if not span:
         if on_token is not None:
             on_token(ABSTAIN_REPLY)
@@ -219,28 +219,6 @@ def read(
     elif on_token is not None and cited is not None:
         on_token(f" [{cited}]")
     return reading
-
-
-def whole_words(span: str, texts: Sequence[str]) -> tuple[str, int | None]:
-    """The span on word boundaries, and the 1-based passage it comes from: an occurrence that
-    is already whole words if any passage has one, else the first occurrence widened to the
-    words it cuts (a span can end inside a word when decoding stops mid-word)."""
-    if not span:
-        return "", None
-    bounded = re.compile(rf"(?<!\w){re.escape(span)}(?!\w)")
-    for n, text in enumerate(texts, start=1):
-        if bounded.search(text):
-            return span, n
-    for n, text in enumerate(texts, start=1):
-        start = text.find(span)
-        if start >= 0:
-            end = start + len(span)
-            while start > 0 and text[start - 1].isalnum():
-                start -= 1
-            while end < len(text) and text[end].isalnum():
-                end += 1
-            return text[start:end], n
-    return span, None  # unconstrained decoding may leave the passages
 
 
 def _special_ids(tokenizer: Any) -> list[int]:

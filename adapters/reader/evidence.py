@@ -32,9 +32,12 @@ def sentences(passage: str) -> list[str]:
 
 
 def span_sentence(passage: str, span: str) -> str:
-    """The sentence of ``passage`` that holds ``span`` (the passage when no sentence does)."""
+    """The sentence of ``passage`` that holds ``span`` (the passage when no sentence does): at
+    its first occurrence as inline code if it has one (a span taken from a code unit, see
+    ``adapters.reader.spans``), else at its first occurrence."""
     text = " ".join(passage.split())
-    start = text.find(span)
+    start = text.find(f"`{span}`")
+    start = start + 1 if start >= 0 else text.find(span)
     if not span or start < 0:
         return text
     bounds = _bounds(text)

@@ -57,8 +57,8 @@ class IndexConfig:
     """How an index is built. Changing any field requires re-ingesting (``--rebuild``)."""
 
     embedder: str = "bge-small-en-v1.5"
-    chunk_size: int = 256  # tokens of the embedder's own tokenizer
-    chunk_overlap: int = 32
+    chunk_size: int = 128  # tokens of the embedder's own tokenizer (docs/benchmarks.md)
+    chunk_overlap: int = 16
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     bm25_avg_len: float = 256.0

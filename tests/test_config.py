@@ -62,8 +62,8 @@ def test_index_config_round_trip_and_version_check(tmp_path: Path) -> None:
     with pytest.raises(IncompatibleIndexError, match="format version 99"):
         IndexConfig.load(tmp_path)
     assert cfg.differences(IndexConfig()) == [
-        "chunk_size: index has 100, requested 256",
-        "chunk_overlap: index has 10, requested 32",
+        "chunk_size: index has 100, requested 128",
+        "chunk_overlap: index has 10, requested 16",
     ]
 
 
@@ -95,7 +95,7 @@ def test_unreadable_config_files_are_named(tmp_path: Path, content: bytes, named
         ('[search]\nrerank = "false"\n', '[search] rerank = "false" is not true or false',
          "write rerank = false"),
         ('[index]\nchunk_size = "big"\n', "chunk_size = \"big\" is not a whole number",
-         "write chunk_size = 256"),
+         "write chunk_size = 128"),
         ("[store]\ntimeout = true\n", "timeout = true is not a number", "timeout = 30.0"),
         ("[store]\nurl = 5\n", "url = 5 is not a string", "or leave it out"),
         ("[search]\nmode = 5\n", "mode = 5 is not one of 'bm25', 'dense', 'hybrid'",

@@ -180,7 +180,9 @@ def stand_in_generator(index: Index, question: str, k: int = 3) -> Answer:
 @pytest.mark.slow
 def test_stand_in_generator_on_demo_index(demo_index: Index) -> None:
     examples = [
-        GenerationExample("pro", "How much does the Pro plan cost per user per month?", ("$8",)),
+        GenerationExample(
+            "pro", "What does the Pro plan cost per user per month when billed annually?", ("$8",)
+        ),
         GenerationExample("retention", "Community plan audit log retention days?", ("7 days",)),
         GenerationExample("mars", "Which rover landed on Mars in 2021?"),
     ]

@@ -67,7 +67,7 @@ def test_langchain_retriever_in_an_lcel_chain(index: Index) -> None:
     chain = retriever | RunnableLambda(lambda ds: [d.metadata["source"] for d in ds])
     sources = chain.invoke(QUERY)
     assert len(sources) == 3 and not any(s.endswith("vault.md") for s in sources)
-    staff = RagcoreRetriever(index=index, k=3, groups=["staff"]).invoke(QUERY)
+    staff = RagcoreRetriever(index=index, k=4, groups=["staff"]).invoke(QUERY)
     assert any(d.metadata["source"].endswith("vault.md") for d in staff)
 
 

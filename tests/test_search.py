@@ -88,6 +88,11 @@ def test_per_query_weights_shift_the_fusion(demo_index: Index) -> None:
     q = "lumenctl backup schedule retention"
     dense_top = demo_index.search(q, k=1, mode="dense").hits[0].chunk.id
     bm25_top = demo_index.search(q, k=1, mode="bm25").hits[0].chunk.id
-    heavy_dense = demo_index.search(q, k=1, fusion="rrf", dense_weight=20.0).hits[0].chunk.id
-    heavy_bm25 = demo_index.search(q, k=1, fusion="rrf", sparse_weight=20.0).hits[0].chunk.id
+    # The engine's weighted RRF scores rank r (from 1) as 1 / (r / w + k - 1): at k = 1 that is
+    # w / r, so a weight of 20 puts its retriever's top first whatever the other ranks. (At the
+    # default k = 2 each list adds at most 1, so a weight alone cannot guarantee it.)
+    heavy = {"fusion": "rrf", "rrf_k": 1}
+    heavy_dense = demo_index.search(q, k=1, dense_weight=20.0, **heavy).hits[0].chunk.id
+    heavy_bm25 = demo_index.search(q, k=1, sparse_weight=20.0, **heavy).hits[0].chunk.id
+    assert dense_top != bm25_top  # the query splits the retrievers, so the weights decide
     assert heavy_dense == dense_top and heavy_bm25 == bm25_top

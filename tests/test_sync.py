@@ -156,11 +156,11 @@ def test_clear_errors(tmp_path: Path, docs_dir: Path) -> None:
         index.ingest([tmp_path / "x.png"], quiet=True)
     index.close()
     with pytest.raises(IncompatibleIndexError, match="chunk_size"):
-        Index.open(tmp_path / "idx", config=IndexConfig(chunk_size=128, chunk_overlap=16))
+        Index.open(tmp_path / "idx", config=IndexConfig(chunk_size=256, chunk_overlap=32))
     Index.open(
-        tmp_path / "idx", config=IndexConfig(chunk_size=128, chunk_overlap=16), rebuild=True
+        tmp_path / "idx", config=IndexConfig(chunk_size=256, chunk_overlap=32), rebuild=True
     ).close()
-    assert IndexConfig.load(tmp_path / "idx")[0].chunk_size == 128
+    assert IndexConfig.load(tmp_path / "idx")[0].chunk_size == 256
     (tmp_path / "notanindex").mkdir()
     (tmp_path / "notanindex" / "precious.txt").write_text("user data")
     with pytest.raises(IncompatibleIndexError, match="not a ragcore index"):

@@ -11,7 +11,7 @@ from ragcore.adapters.reader.abstain_head import AbstainHead, fit_head, last_tok
 from ragcore.adapters.reader.card import model_fingerprint
 from ragcore.adapters.reader.decoding import ReaderConfig, Reading
 from ragcore.adapters.reader.registry import AdapterInfo, AdapterRegistry, merge_adapter
-from ragcore.adapters.reader.spans import answer_span, code_unit, whole_words
+from ragcore.adapters.reader.spans import Occurrence, answer_span, code_unit, occurrence
 from ragcore.adapters.training.lora import TrainConfig, train_adapter
 from ragcore.adapters.training.raft import gold_examples, raft_examples
 from ragcore.adapters.training.thresholds import calibrate_threshold, cross_validated_f1
@@ -224,25 +224,38 @@ def test_constrained_decoding_only_copies_passage_text(base: Path, squad_file: P
 
 def test_spans_are_widened_to_whole_words() -> None:
     texts = ["It is long .", "so long ago"]
-    assert whole_words("on", texts) == ("long", 1)
-    assert whole_words("long ago", texts) == ("long ago", 2)
-    assert whole_words("is lo", texts) == ("is long", 1)
-    assert whole_words("absent", texts) == ("absent", None)
+    assert answer_span("on", texts) == ("long", 1)
+    assert answer_span("long ago", texts) == ("long ago", 2)
+    assert answer_span("is lo", texts) == ("is long", 1)
+    assert answer_span("absent", texts) == ("absent", None)
+    assert answer_span("", texts) == ("", None)
+    # a whole-word occurrence in a later passage wins over a cut one in an earlier passage
+    assert occurrence("on", ["a long day", "on it"]) == Occurrence(2, 0, 2)
+    assert occurrence("absent", texts) is None
+
+
+def _unit(span: str, text: str) -> str:
+    start = text.find(span)
+    a, b = code_unit(text, start, start + len(span))
+    return text[a:b]
 
 
 def test_spans_in_inline_code_become_the_whole_unit() -> None:
     text = "Pass `--no-root` to skip it. Implement `poetry.plugins.ApplicationPlugin` interface."
-    assert code_unit("no-root", text) == "--no-root"  # inside a unit
-    assert code_unit("ApplicationPlugin` interface", text) == "poetry.plugins.ApplicationPlugin"
-    assert code_unit("Pass `--no", text) == "--no-root"  # cuts it with a backtick
-    assert code_unit("skip it", text) == "skip it"  # prose stays prose
-    assert code_unit("absent", text) == "absent"
+    assert _unit("no-root", text) == "--no-root"  # inside a unit
+    assert _unit("ApplicationPlugin` interface", text) == "poetry.plugins.ApplicationPlugin"
+    assert _unit("Pass `--no", text) == "--no-root"  # cuts it with a backtick
+    assert _unit("skip it", text) == "skip it"  # prose stays prose
     fenced = "```bash\npoetry install\n``` then `a b c d e f g h i` is a sample"
-    assert code_unit("poetry", fenced) == "poetry"  # a fence is not an inline unit
-    assert code_unit("c d", fenced) == "c d"  # nine words: a code sample, not a name
+    assert _unit("poetry", fenced) == "poetry"  # a fence is not an inline unit
+    assert _unit("c d", fenced) == "c d"  # nine words: a code sample, not a name
     texts = ["no code here", "use `{cache-dir}/virtualenvs` by default"]
     assert answer_span("cache-dir}/virtual", texts) == ("{cache-dir}/virtualenvs", 2)
     assert answer_span("absent", texts) == ("absent", None)
+    # the unit is judged at the occurrence the answer stands for: "config" first occurs
+    # inside "configuration" (prose), then whole, as a code unit of its own
+    texts = ["The configuration is read first. Then run `config --list` to see it."]
+    assert answer_span("config", texts) == ("config --list", 1)
 
 
 def test_reading_reply_and_threshold_calibration() -> None:

@@ -42,6 +42,9 @@ def test_span_sentence_finds_the_sentence_holding_the_span() -> None:
     docs = "Edit the config file first. Then run `config` to list settings."
     assert span_sentence(docs, "config") == "Then run `config` to list settings."
     assert span_sentence(docs, "file") == "Edit the config file first."
+    # a span is found as whole words before inside a longer word
+    docs = "The reconfig step runs first. Then config lists settings."
+    assert span_sentence(docs, "config") == "Then config lists settings."
 
 
 @pytest.mark.slow

@@ -16,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
+from ragcore.adapters.reader.spans import locate
+
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 _CACHE_SIZE = 4096
 
@@ -34,17 +36,18 @@ def sentences(passage: str) -> list[str]:
 def span_sentence(passage: str, span: str) -> str:
     """The sentence of ``passage`` that holds ``span`` (the passage when no sentence does): at
     its first occurrence as inline code if it has one (a span taken from a code unit, see
-    ``adapters.reader.spans``), else at its first occurrence."""
+    ``adapters.reader.spans``), else where ``spans.locate`` finds it (as whole words first)."""
     text = " ".join(passage.split())
-    start = text.find(f"`{span}`")
-    start = start + 1 if start >= 0 else text.find(span)
-    if not span or start < 0:
+    code = text.find(f"`{span}`") if span else -1
+    at = (code + 1, code + 1 + len(span)) if code >= 0 else locate(span, text)
+    if at is None:
         return text
+    start = at[0]
     bounds = _bounds(text)
     for lo, hi in itertools.pairwise(bounds):
         if lo <= start < hi:
             # a span running over a sentence end keeps the following sentences it covers
-            end = next((b for b in bounds if b >= start + len(span)), len(text))
+            end = next((b for b in bounds if b >= at[1]), len(text))
             return text[lo:end].strip()
     return text
 

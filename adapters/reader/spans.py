@@ -2,65 +2,93 @@
 
 Decoding can stop inside a word, and in documentation it often stops inside, or runs across,
 a piece of inline code: ``ApplicationPlugin` interface`` for ``poetry.plugins.ApplicationPlugin``.
-The span is widened to whole words, and a span that lies in or cuts an inline code unit
-(markdown backticks) becomes that whole unit: in docs the unit (a flag, a setting, a path)
-is what a question about it asks for.
+One occurrence of the span is chosen (``occurrence``: as whole words if any passage has it so,
+else the first, widened to the words it cuts), and that occurrence is judged: when it lies in
+or cuts an inline code unit (markdown backticks), the answer is the whole unit, since in docs
+the unit (a flag, a setting, a path) is what a question about it asks for.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 #: one inline code unit: text between single backticks (not a ``` fence)
 INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
 #: a longer unit is a code sample, not a name: it is not taken whole
 MAX_UNIT_WORDS = 8
 
-
-def whole_words(span: str, texts: Sequence[str]) -> tuple[str, int | None]:
-    """The span on word boundaries, and the 1-based passage it comes from: an occurrence that
-    is already whole words if any passage has one, else the first occurrence widened to the
-    words it cuts (a span can end inside a word when decoding stops mid-word)."""
-    if not span:
-        return "", None
-    bounded = re.compile(rf"(?<!\w){re.escape(span)}(?!\w)")
-    for n, text in enumerate(texts, start=1):
-        if bounded.search(text):
-            return span, n
-    for n, text in enumerate(texts, start=1):
-        start = text.find(span)
-        if start >= 0:
-            end = start + len(span)
-            while start > 0 and text[start - 1].isalnum():
-                start -= 1
-            while end < len(text) and text[end].isalnum():
-                end += 1
-            return text[start:end], n
-    return span, None  # unconstrained decoding may leave the passages
+Bounds = tuple[int, int]
 
 
-def code_unit(span: str, text: str) -> str:
-    """The inline code unit of ``text`` that ``span`` (at its first occurrence) lies in, or
-    cuts with a backtick of its own; else ``span`` unchanged."""
+@dataclass(frozen=True)
+class Occurrence:
+    """Where a span lies: ``texts[passage - 1][start:end]``."""
+
+    passage: int  # 1-based
+    start: int
+    end: int
+
+
+def as_whole_words(span: str, text: str) -> Bounds | None:
+    """The first occurrence of ``span`` in ``text`` that is not part of a longer word."""
+    found = re.search(rf"(?<!\w){re.escape(span)}(?!\w)", text) if span else None
+    return found.span() if found else None
+
+
+def widened(span: str, text: str) -> Bounds | None:
+    """The first occurrence of ``span`` in ``text``, widened to the words it cuts (decoding
+    can stop mid-word)."""
     start = text.find(span) if span else -1
     if start < 0:
-        return span
+        return None
     end = start + len(span)
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return start, end
+
+
+def locate(span: str, text: str) -> Bounds | None:
+    """The occurrence of ``span`` in one text: as whole words if it has one, else widened."""
+    return as_whole_words(span, text) or widened(span, text)
+
+
+def occurrence(span: str, texts: Sequence[str]) -> Occurrence | None:
+    """The occurrence an answer stands for: the first as whole words in any passage, else the
+    first occurrence widened; None when no passage holds the span (unconstrained decoding
+    may leave the passages)."""
+    finders: tuple[Callable[[str, str], Bounds | None], ...] = (as_whole_words, widened)
+    for find in finders:
+        for n, text in enumerate(texts, start=1):
+            if (bounds := find(span, text)) is not None:
+                return Occurrence(n, *bounds)
+    return None
+
+
+def code_unit(text: str, start: int, end: int) -> Bounds:
+    """The inline code unit of ``text`` that ``text[start:end]`` lies in, or cuts with a
+    backtick of its own (without the backticks); else ``(start, end)``."""
+    cuts_backtick = "`" in text[start:end]
     for unit in INLINE_CODE.finditer(text):
         a, b = unit.span(1)
         inside = a <= start and end <= b
-        cuts = "`" in span and start < b and end > a
+        cuts = cuts_backtick and start < b and end > a
         if (inside or cuts) and len(unit.group(1).split()) <= MAX_UNIT_WORDS:
-            return unit.group(1).strip()
+            return a, b
         if a >= end:
             break
-    return span
+    return start, end
 
 
 def answer_span(span: str, texts: Sequence[str]) -> tuple[str, int | None]:
-    """``whole_words``, then ``code_unit`` in the passage it comes from."""
-    span, cited = whole_words(span, texts)
-    if cited is None:
+    """The answer a decoded ``span`` stands for, and the 1-based passage it comes from: its
+    ``occurrence``, taken as the whole code unit when ``code_unit`` finds one there."""
+    at = occurrence(span, texts)
+    if at is None:
         return span, None
-    return code_unit(span, texts[cited - 1]), cited
+    text = texts[at.passage - 1]
+    start, end = code_unit(text, at.start, at.end)
+    return text[start:end].strip(), at.passage

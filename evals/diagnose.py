@@ -17,8 +17,8 @@ what it is given (closed-book, oracle context, retrieved context), as in Lewis e
 closed/oracle/retrieved settings of Petroni et al., "KILT" (2021).
 
 A generator that scores its replies (``Reply.abstain_score``) leaves an abstention score and a
-draft answer on each ``Answer``; ``precision_coverage`` turns them into the curve of
-answered precision against coverage over every threshold. This module scores ``Answer``
+draft answer on each ``Answer``; ``ragcore.selective.precision_coverage`` turns them into the
+curve of answered precision against coverage over every threshold. This module scores ``Answer``
 values; it never imports a generator's implementation.
 """
 
@@ -35,6 +35,7 @@ from ragcore.answer_match import contains_span, normalize, token_f1
 from ragcore.errors import SourceError
 from ragcore.progress import Progress
 from ragcore.protocols import Generator
+from ragcore.selective import precision_coverage
 from ragcore.types import Answer, Hit
 
 if TYPE_CHECKING:
@@ -258,48 +259,6 @@ def diagnose(
     return results
 
 
-@dataclass(frozen=True)
-class CurvePoint:
-    """Had the reader abstained at ``abstain_score >= threshold``: the share of questions
-    answered (coverage), the share of answers right (precision), the share of answerable
-    questions answered right and of unanswerable ones abstained on."""
-
-    threshold: float
-    coverage: float
-    precision: float | None
-    answerable_correct: float | None
-    unanswerable_abstained: float | None
-
-
-def precision_coverage(
-    points: Sequence[tuple[float | None, bool, bool]],
-) -> list[CurvePoint]:
-    """The precision-coverage curve (Geifman and El-Yaniv, "Selective Classification for Deep
-    Neural Networks", 2017) of ``(abstain score, draft right, answerable)`` triples, one per
-    question: a point at each distinct score (that threshold answers the questions scored
-    below it), plus one past the highest. A question without a score (no draft) is never
-    answered."""
-    scored = sorted({s for s, _, _ in points if s is not None})
-    cuts = [*scored, (scored[-1] + 1.0) if scored else 1.0]
-    n = len(points)
-    n_ans = sum(a for _, _, a in points)
-    n_un = n - n_ans
-    curve = []
-    for t in cuts:
-        answered = [(ok, a) for s, ok, a in points if s is not None and s < t]
-        right = sum(ok for ok, _ in answered)
-        curve.append(
-            CurvePoint(
-                t,
-                len(answered) / n if n else 0.0,
-                right / len(answered) if answered else None,
-                sum(ok and a for ok, a in answered) / n_ans if n_ans else None,
-                1 - sum(not a for _, a in answered) / n_un if n_un else None,
-            )
-        )
-    return curve
-
-
 def _share(values: Sequence[bool]) -> float | None:
     return round(100 * sum(values) / len(values), 2) if values else None
 
@@ -341,15 +300,6 @@ def summarize(results: Sequence[Diagnosis]) -> dict[str, Any]:
         "gaps": gaps,
         "curve": [vars(p) for p in curve],
     }
-
-
-def operating_point(
-    curve: Sequence[Mapping[str, Any]], target_precision: float
-) -> Mapping[str, Any] | None:
-    """The curve's point of most coverage whose answered precision is at least the target
-    (a share in [0, 1]); None when no threshold reaches it."""
-    ok = [p for p in curve if p["precision"] is not None and p["precision"] >= target_precision]
-    return max(ok, key=lambda p: (p["coverage"], -p["threshold"]), default=None)
 
 
 def result_json(

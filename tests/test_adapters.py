@@ -405,6 +405,38 @@ def test_operating_points_and_the_card_record_by_hand() -> None:
     json.dumps(record)  # the card is JSON
 
 
+def test_a_precision_target_chooses_the_threshold_by_hand() -> None:
+    from ragcore.adapters.training.calibration_record import PrecisionTarget
+    from ragcore.adapters.training.thresholds import precision_target
+
+    # two answerable questions (the first answered right), two unanswerable
+    scores, f1, ok = [0.1, 0.2, 0.3, 0.4], [1.0, 0.0, 0.2, 0.0], [True, False, True, False]
+    # as sampled: answering below 0.2 gives 1 of 1 right, below 0.3 1 of 2
+    plain = precision_target(scores, f1, ok, PrecisionTarget(0.75))
+    assert plain.point is not None and plain.point.threshold == 0.2
+    assert plain.point.coverage == pytest.approx(0.25) and plain.point.precision == 1.0
+    # at 80% answerable the unanswerable answer weighs 0.1 against the right one's 0.4:
+    # below 0.3 answers are right 0.8 of the time, so 0.3 reaches 75% with more coverage
+    weighted = precision_target(scores, f1, ok, PrecisionTarget(0.75, 0.8))
+    assert weighted.point is not None and weighted.point.threshold == 0.3
+    assert weighted.point.precision == pytest.approx(0.8)
+    assert weighted.point.coverage == pytest.approx(0.5)
+    # the card's curve at 0, 0.05, ..., 1: at 0.25 the questions scored 0.1 and 0.2 answered
+    assert len(weighted.curve) == 21 and weighted.curve[0].coverage == 0.0
+    assert weighted.curve[5].threshold == 0.25 and weighted.curve[5].coverage == pytest.approx(0.5)
+    assert weighted.curve[20].precision == pytest.approx(0.4)  # all answered: 0.4 of 1.0
+    record = weighted.to_json()
+    assert record["reached"] and record["answerable_share"] == 0.8
+    json.dumps(record)
+    # nothing right: no threshold reaches any target, and the record says so
+    missed = precision_target([0.1, 0.2], [0.0, 0.0], [True, False], PrecisionTarget(0.5))
+    assert missed.point is None and not missed.to_json()["reached"]
+    with pytest.raises(ConfigError, match="target precision 0 is not in"):
+        PrecisionTarget(0)
+    with pytest.raises(ConfigError, match=r"answerable share 1\.0 is not in"):
+        PrecisionTarget(0.9, 1.0)
+
+
 def test_serving_examples_put_the_paragraph_among_its_near_misses() -> None:
     from ragcore.adapters.training.raft import serving_examples
     from ragcore.evals.data.squad import Article, Question

@@ -18,16 +18,15 @@ from ragcore.evals.diagnose import (
     diagnose,
     is_correct,
     load_gold,
-    operating_point,
-    precision_coverage,
     summarize,
 )
 from test_ask import HITS
 
 from ragcore import Index
 from ragcore.ask import answer_passages, ask
-from ragcore.errors import SourceError
+from ragcore.errors import ConfigError, SourceError
 from ragcore.protocols import Generator, Reply
+from ragcore.selective import operating_point, precision_coverage
 from ragcore.types import Prompt
 
 
@@ -77,10 +76,31 @@ def test_precision_coverage_by_hand() -> None:
     # everything with a draft: five answers, three right, 3 of 5 answerable right
     assert curve[4].coverage == pytest.approx(5 / 6) and curve[4].precision == pytest.approx(0.6)
     assert curve[4].answerable_correct == pytest.approx(3 / 5)
-    rows = [vars(p) for p in curve]
-    assert operating_point(rows, 0.9)["threshold"] == 0.3
-    assert operating_point(rows, 0.6)["threshold"] == 1.8
-    assert operating_point(rows[:1], 0.5) is None
+    assert operating_point(curve, 0.9).threshold == 0.3
+    assert operating_point(curve, 0.6).threshold == 1.8
+    assert operating_point(curve[:1], 0.5) is None
+
+
+def test_precision_coverage_at_an_answerable_share_by_hand() -> None:
+    # two answerable questions (one right), two unanswerable; at share 0.8 each answerable
+    # question weighs 0.4 and each unanswerable one 0.1
+    points = [(0.1, True, True), (0.2, False, False), (0.3, False, True), (0.4, False, False)]
+    plain = precision_coverage(points)
+    weighted = precision_coverage(points, answerable_share=0.8)
+    # below 0.3: the right answer and one unanswerable: 1 of 2 plain, 0.4 / 0.5 weighted
+    assert plain[2].precision == pytest.approx(0.5) and plain[2].coverage == pytest.approx(0.5)
+    assert weighted[2].precision == pytest.approx(0.8)
+    assert weighted[2].coverage == pytest.approx(0.5)
+    # everything answered: 1 of 4 plain, 0.4 of 1.0 weighted; per-kind rates unchanged
+    assert plain[4].precision == pytest.approx(0.25)
+    assert weighted[4].precision == pytest.approx(0.4) and weighted[4].coverage == pytest.approx(1)
+    assert weighted[4].answerable_correct == plain[4].answerable_correct == 0.5
+    assert operating_point(weighted, 0.75).threshold == 0.3
+    assert operating_point(plain, 0.75).threshold == 0.2
+    with pytest.raises(ConfigError, match=r"answerable share 1\.5 is not in"):
+        precision_coverage(points, answerable_share=1.5)
+    with pytest.raises(ConfigError, match="needs answerable and unanswerable"):
+        precision_coverage(points[:1], answerable_share=0.5)
 
 
 def test_load_gold_names_the_bad_line(tmp_path: Path) -> None:

@@ -222,7 +222,7 @@ def test_unknown_article_is_a_clear_error(
 
 @pytest.mark.slow
 def test_calibrate_keeps_the_score_that_ranks_failed_answers_best(
-    squad_file: Path, tmp_path: Path
+    squad_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     base = tiny_model(tmp_path / "tiny-base", fixture_words())
     adapter = tmp_path / "tiny-reader"
@@ -257,3 +257,28 @@ def test_calibrate_keeps_the_score_that_ranks_failed_answers_best(
     assert served["passages"] == 3 and calibration["passages"] == 1
     assert served["questions"] == calibration["questions"]
     assert all(entry["cv_f1"] is not None for entry in served["scores"].values())
+    # A precision target at a deployment's share of answerable questions: the threshold is
+    # the curve's point of most coverage at that precision, or the F1 peak when none is.
+    code = main(
+        ["adapters", "calibrate", str(adapter), "--data", str(squad_file), "--article",
+         "Gateways", "--base", str(base), "--passages", "3", "--target-precision", "0.5",
+         "--answerable-share", "0.6", "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    aimed = json.loads((adapter / "training_card.json").read_text())["metrics"]["calibration"]
+    target = aimed["target_precision"]
+    saved = json.loads((adapter / "reader_config.json").read_text())
+    assert (target["precision"], target["answerable_share"]) == (0.5, 0.6)
+    assert len(target["curve"]) == 21 and target["reached"] == (target["point"] is not None)
+    if target["reached"]:
+        assert target["point"]["precision"] >= 0.5
+        assert saved["abstain_threshold"] == target["point"]["threshold"]
+    else:
+        assert saved["abstain_threshold"] == aimed["scores"][aimed["score"]]["threshold"]
+    assert "target_precision" not in served
+    code = main(
+        ["adapters", "calibrate", str(adapter), "--data", str(squad_file), "--article",
+         "Gateways", "--base", str(base), "--answerable-share", "0.6"]
+    )  # fmt: skip
+    assert code == 2
+    assert "add --target-precision" in capsys.readouterr().err

@@ -11,7 +11,8 @@ separation at every threshold, while the best F1 of a sweep is an optimistic, no
 a few hundred questions. The card also records each score's cross-validated F1 (the threshold
 chosen on four fifths of the paragraphs, the F1 measured on the fifth, ``cross_validated_f1``).
 The score and threshold are saved in the adapter's ``reader_config.json`` and the held-out
-figures in its training card.
+figures in its training card. With a precision target the threshold is instead the one of
+most coverage whose answered precision reaches it (``thresholds.precision_target``).
 """
 
 from __future__ import annotations
@@ -41,11 +42,16 @@ from ragcore.adapters.reader.verifier import (
 from ragcore.adapters.training.calibration_record import (
     Calibration,
     HeadRecord,
+    PrecisionTarget,
     ScoreFigures,
     VerifierRecord,
 )
 from ragcore.adapters.training.raft import ReaderExample, gold_examples, serving_examples
-from ragcore.adapters.training.thresholds import operating_point, score_figures
+from ragcore.adapters.training.thresholds import (
+    operating_point,
+    precision_target,
+    score_figures,
+)
 from ragcore.evals.data.squad import Article
 
 from ragcore.answer_match import token_f1
@@ -232,13 +238,16 @@ def calibrate_adapter(
     verifier: bool = True,
     limit: int | None = None,
     passages: int = 1,
+    target: PrecisionTarget | None = None,
     quiet: bool = False,
 ) -> Calibration:
     """Fit the abstention head (when ``head_articles`` are given) and the answer verifier
     (unless ``verifier`` is False), choose the abstention score and threshold, and save them
     beside the adapter (``reader_config.json``, the training card). ``reader`` is left as it
     was: the readings use a copy with the new head. ``passages`` > 1 reads each question
-    among that many paragraphs of its article, as ``ask`` serves them."""
+    among that many paragraphs of its article, as ``ask`` serves them. ``target``: the
+    threshold of most coverage that reaches this answered precision instead of the F1 peak
+    (which is kept, and the record says so, when no threshold reaches it)."""
     head, head_record = _head(reader, adapter_dir, articles, head_articles, quiet)
     reading = reader.derived(head=head, verifier=None)
     result = _score_readings(
@@ -247,6 +256,9 @@ def calibrate_adapter(
     chosen = max(result.by_score, key=lambda s: result.by_score[s].rank())
     p, f1, ok = result.values[chosen], result.f1, result.answerable
     threshold = result.by_score[chosen].threshold
+    target_record = None if target is None else precision_target(p, f1, ok, target)
+    if target_record is not None and target_record.point is not None:
+        threshold = target_record.point.threshold
     verifier_record = None
     if result.verifier is not None:
         result.verifier.save(adapter_dir)
@@ -267,6 +279,7 @@ def calibrate_adapter(
         curve=tuple(operating_point(p, f1, ok, t / 20) for t in range(21)),
         head=head_record,
         verifier=verifier_record,
+        target=target_record,
     )
     replace(reader.config, abstain_threshold=threshold, score=chosen).save(adapter_dir)
     write_card(adapter_dir, {"metrics": {"calibration": calibration.to_json()}})

@@ -11,6 +11,9 @@ from typing import Any
 
 from ragcore.adapters.reader.decoding import AbstainScore
 
+from ragcore.errors import ConfigError
+from ragcore.selective import CurvePoint
+
 
 @dataclass(frozen=True)
 class OperatingPoint:
@@ -70,6 +73,50 @@ class VerifierRecord:
 
 
 @dataclass(frozen=True)
+class PrecisionTarget:
+    """The deployment a threshold is chosen for: answers right at least ``precision`` of the
+    time (a share), with ``answerable_share`` of the questions answerable (None: the
+    calibration questions' own share)."""
+
+    precision: float
+    answerable_share: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.precision <= 1.0:
+            raise ConfigError(f"target precision {self.precision} is not in (0, 1]", "use e.g. 0.9")
+        share = self.answerable_share
+        if share is not None and not 0.0 < share < 1.0:
+            raise ConfigError(
+                f"answerable share {share} is not in (0, 1)",
+                "give the share of questions your docs answer, e.g. 0.67",
+            )
+
+
+@dataclass(frozen=True)
+class TargetRecord:
+    """What a precision target chose: whether a threshold reached it, the curve's point
+    there (None when none did: the F1 peak's threshold is kept), and the precision-coverage
+    curve of the chosen score (at the share of the target) at thresholds 0, 0.05, ..., 1."""
+
+    target: PrecisionTarget
+    point: CurvePoint | None
+    curve: tuple[CurvePoint, ...]
+
+    @property
+    def reached(self) -> bool:
+        return self.point is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "precision": self.target.precision,
+            "answerable_share": self.target.answerable_share,
+            "reached": self.reached,
+            "point": None if self.point is None else asdict(self.point),
+            "curve": [asdict(p) for p in self.curve],
+        }
+
+
+@dataclass(frozen=True)
 class Calibration:
     score: AbstainScore  # the score chosen (best ROC AUC for failed answers)
     point: OperatingPoint  # the figures at its threshold
@@ -80,6 +127,7 @@ class Calibration:
     head: HeadRecord | None = None
     verifier: VerifierRecord | None = None
     passages: int = 1  # passages per calibration prompt (the question's own among others)
+    target: TargetRecord | None = None  # the precision target, when the threshold had one
 
     def to_json(self) -> dict[str, Any]:
         record: dict[str, Any] = {}
@@ -102,13 +150,17 @@ class Calibration:
                 }
             )
         point = asdict(self.point)
-        return record | {
-            "abstain_threshold": point.pop("threshold"),
-            "score": self.score.value,
-            "scores": {s.value: asdict(f) for s, f in self.scores.items()},
-            "articles": list(self.articles),
-            "questions": self.questions,
-            "passages": self.passages,
-            **point,
-            "curve": [asdict(p) for p in self.curve],
-        }
+        return (
+            record
+            | {
+                "abstain_threshold": point.pop("threshold"),
+                "score": self.score.value,
+                "scores": {s.value: asdict(f) for s, f in self.scores.items()},
+                "articles": list(self.articles),
+                "questions": self.questions,
+                "passages": self.passages,
+                **point,
+                "curve": [asdict(p) for p in self.curve],
+            }
+            | ({} if self.target is None else {"target_precision": self.target.to_json()})
+        )

@@ -2,17 +2,26 @@
 its smoothed peak, cross-validated F1 by paragraph folds, and the figures at an operating
 point. Pure functions over (score, answer F1, answerable) per question; this is the
 null-threshold tuning of extractive SQuAD 2.0 readers (Devlin et al., "BERT", 2019, section
-4.3)."""
+4.3). Or, for a deployment, the threshold of most coverage that keeps answered precision at a
+target (``precision_target``, on ``ragcore.selective``'s precision-coverage curve)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from ragcore.adapters.reader.abstain_head import roc_auc
 from ragcore.adapters.reader.verifier import FAIL_F1, group_folds
-from ragcore.adapters.training.calibration_record import OperatingPoint, ScoreFigures
+from ragcore.adapters.training.calibration_record import (
+    OperatingPoint,
+    PrecisionTarget,
+    ScoreFigures,
+    TargetRecord,
+)
 
 from ragcore.errors import ConfigError
+from ragcore.selective import CurvePoint, precision_coverage
+from ragcore.selective import operating_point as precision_point
 
 DEFAULT_GRID = tuple(i / 100 for i in range(1, 100))
 ThresholdRule = Callable[[Sequence[float], Sequence[float], Sequence[bool]], float]
@@ -135,3 +144,29 @@ def score_figures(
         else None,
         auc_fails=round(roc_auc(scores, fails), 4) if 0 < sum(fails) < len(fails) else None,
     )
+
+
+def precision_target(
+    scores: Sequence[float],
+    answer_f1: Sequence[float],
+    answerable: Sequence[bool],
+    target: PrecisionTarget,
+) -> TargetRecord:
+    """The threshold of most coverage whose answered precision (answers at F1 >= ``FAIL_F1``
+    count as right) reaches ``target.precision`` with questions weighed to
+    ``target.answerable_share``; the record's point is None when no threshold does."""
+    points = [
+        (s, ok and f >= FAIL_F1, ok) for s, f, ok in zip(scores, answer_f1, answerable, strict=True)
+    ]
+    curve = precision_coverage(points, target.answerable_share)
+    point = precision_point(curve, target.precision)
+    if point is not None:  # past the highest score means answering all: threshold 1
+        point = replace(point, threshold=min(point.threshold, 1.0))
+    return TargetRecord(target, point, tuple(_at(curve, t / 20) for t in range(21)))
+
+
+def _at(curve: Sequence[CurvePoint], t: float) -> CurvePoint:
+    """The curve at threshold ``t``: the cut of lowest threshold at or above it answers the
+    same questions (those scored below ``t``)."""
+    above = [p for p in curve if p.threshold >= t]
+    return replace(min(above, key=lambda p: p.threshold) if above else curve[-1], threshold=t)

@@ -14,7 +14,11 @@ from ragcore.cli.options import out
 from ragcore.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ragcore.adapters.training.calibration_record import Calibration
+    from ragcore.adapters.training.calibration_record import (
+        Calibration,
+        PrecisionTarget,
+        TargetRecord,
+    )
 
 
 def _base(args: argparse.Namespace) -> tuple[Path, str]:
@@ -121,6 +125,20 @@ def _add_calibrate(asub: Any) -> None:
         action="store_false",
         help="do not fit the answer verifier (cross-encoder check of the span's sentence)",
     )
+    c.add_argument(
+        "--target-precision",
+        type=float,
+        metavar="P",
+        help="choose the threshold of most coverage whose answers are right at least this "
+        "share of the time (e.g. 0.9), instead of the SQuAD 2.0 F1 peak",
+    )
+    c.add_argument(
+        "--answerable-share",
+        type=float,
+        metavar="S",
+        help="with --target-precision: the share of your users' questions the docs answer "
+        "(e.g. 0.67; default: the calibration questions' own share)",
+    )
     c.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
     c.add_argument("--quiet", "-q", action="store_true")
 
@@ -172,6 +190,7 @@ def _calibrate(
     from ragcore.adapters.training.calibration import calibrate_adapter
     from ragcore.evals.data.squad import load_squad, split_articles
 
+    target = _precision_target(args)
     info = resolve(adapter)
     articles = load_squad(args.data)
     _, held = split_articles(articles, titles)
@@ -187,6 +206,7 @@ def _calibrate(
         verifier=getattr(args, "verifier", True),
         limit=getattr(args, "limit", None),
         passages=getattr(args, "passages", 1),
+        target=target,
         quiet=args.quiet,
     )
     table = Table(title=f"abstention calibrated on {', '.join(titles)}")
@@ -201,7 +221,42 @@ def _calibrate(
         f"{point.noans_acc:.1f}" if point.noans_acc is not None else "-",
     )
     out.print(table)
+    if record.target is not None:
+        _print_target(record.target)
     return record
+
+
+def _precision_target(args: argparse.Namespace) -> PrecisionTarget | None:
+    from ragcore.adapters.training.calibration_record import PrecisionTarget
+
+    precision = getattr(args, "target_precision", None)
+    share = getattr(args, "answerable_share", None)
+    if precision is None:
+        if share is not None:
+            raise ConfigError(
+                "--answerable-share weighs questions for a precision target",
+                "add --target-precision, e.g. 0.9",
+            )
+        return None
+    return PrecisionTarget(precision, share)
+
+
+def _print_target(record: TargetRecord) -> None:
+    target = record.target
+    share = (
+        "" if target.answerable_share is None else f" at {target.answerable_share:.0%} answerable"
+    )
+    point = record.point
+    if point is None:
+        out.print(
+            f"no threshold reaches {target.precision:.0%} answered precision{share}: "
+            "kept the F1 peak's threshold (the card records the curve)"
+        )
+        return
+    out.print(
+        f"threshold {point.threshold:.2f} for {target.precision:.0%} answered precision{share}: "
+        f"answers {point.coverage:.0%} of questions, {point.precision:.0%} of them right"
+    )
 
 
 def train_config(args: argparse.Namespace) -> Any:

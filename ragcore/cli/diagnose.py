@@ -57,8 +57,9 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     from ragcore.ask import AskConfig
     from ragcore.cli.reader import reader_generator
     from ragcore.config import Settings
-    from ragcore.evals.diagnose import diagnose, load_gold, operating_point, result_json
+    from ragcore.evals.diagnose import diagnose, load_gold, result_json
     from ragcore.index import Index
+    from ragcore.selective import CurvePoint, operating_point
 
     if not 0.0 < args.target_precision <= 1.0:
         raise ConfigError(
@@ -85,7 +86,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     }
     result = result_json(results, meta)
     summary = result["summary"]
-    summary["operating_point"] = operating_point(summary["curve"], args.target_precision)
+    point = operating_point([CurvePoint(**p) for p in summary["curve"]], args.target_precision)
+    summary["operating_point"] = None if point is None else vars(point)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -407,7 +407,7 @@ def test_operating_points_and_the_card_record_by_hand() -> None:
 
 def test_a_precision_target_chooses_the_threshold_by_hand() -> None:
     from ragcore.adapters.training.calibration_record import PrecisionTarget
-    from ragcore.adapters.training.thresholds import precision_target
+    from ragcore.adapters.training.thresholds import precision_curve, precision_target
 
     # two answerable questions (the first answered right), two unanswerable
     scores, f1, ok = [0.1, 0.2, 0.3, 0.4], [1.0, 0.0, 0.2, 0.0], [True, False, True, False]
@@ -422,9 +422,12 @@ def test_a_precision_target_chooses_the_threshold_by_hand() -> None:
     assert weighted.point.precision == pytest.approx(0.8)
     assert weighted.point.coverage == pytest.approx(0.5)
     # the card's curve at 0, 0.05, ..., 1: at 0.25 the questions scored 0.1 and 0.2 answered
-    assert len(weighted.curve) == 21 and weighted.curve[0].coverage == 0.0
-    assert weighted.curve[5].threshold == 0.25 and weighted.curve[5].coverage == pytest.approx(0.5)
-    assert weighted.curve[20].precision == pytest.approx(0.4)  # all answered: 0.4 of 1.0
+    curve = precision_curve(scores, f1, ok, 0.8)
+    assert len(curve) == 21 and curve[0].coverage == 0.0 and curve[0].precision is None
+    assert curve[5].threshold == 0.25 and curve[5].coverage == pytest.approx(0.5)
+    assert curve[5].precision == pytest.approx(0.8)
+    assert curve[20].precision == pytest.approx(0.4)  # all answered: 0.4 of 1.0
+    assert precision_curve(scores, f1, ok)[20].precision == pytest.approx(0.25)  # as sampled
     record = weighted.to_json()
     assert record["reached"] and record["answerable_share"] == 0.8
     json.dumps(record)

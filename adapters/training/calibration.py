@@ -49,6 +49,7 @@ from ragcore.adapters.training.calibration_record import (
 from ragcore.adapters.training.raft import ReaderExample, gold_examples, serving_examples
 from ragcore.adapters.training.thresholds import (
     operating_point,
+    precision_curve,
     precision_target,
     score_figures,
 )
@@ -280,6 +281,9 @@ def calibrate_adapter(
         head=head_record,
         verifier=verifier_record,
         target=target_record,
+        precision_curve=precision_curve(
+            p, f1, ok, None if target is None else target.answerable_share
+        ),
     )
     replace(reader.config, abstain_threshold=threshold, score=chosen).save(adapter_dir)
     write_card(adapter_dir, {"metrics": {"calibration": calibration.to_json()}})

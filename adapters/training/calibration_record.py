@@ -94,13 +94,11 @@ class PrecisionTarget:
 
 @dataclass(frozen=True)
 class TargetRecord:
-    """What a precision target chose: whether a threshold reached it, the curve's point
-    there (None when none did: the F1 peak's threshold is kept), and the precision-coverage
-    curve of the chosen score (at the share of the target) at thresholds 0, 0.05, ..., 1."""
+    """What a precision target chose: the curve's point of most coverage that reaches it, or
+    None when none does (the F1 peak's threshold is kept)."""
 
     target: PrecisionTarget
     point: CurvePoint | None
-    curve: tuple[CurvePoint, ...]
 
     @property
     def reached(self) -> bool:
@@ -112,7 +110,6 @@ class TargetRecord:
             "answerable_share": self.target.answerable_share,
             "reached": self.reached,
             "point": None if self.point is None else asdict(self.point),
-            "curve": [asdict(p) for p in self.curve],
         }
 
 
@@ -128,6 +125,9 @@ class Calibration:
     verifier: VerifierRecord | None = None
     passages: int = 1  # passages per calibration prompt (the question's own among others)
     target: TargetRecord | None = None  # the precision target, when the threshold had one
+    # the chosen score's precision-coverage curve at thresholds 0, 0.05, ..., 1 (questions
+    # weighed to the target's answerable share, if it has one)
+    precision_curve: tuple[CurvePoint, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         record: dict[str, Any] = {}
@@ -161,6 +161,7 @@ class Calibration:
                 "passages": self.passages,
                 **point,
                 "curve": [asdict(p) for p in self.curve],
+                "precision_curve": [asdict(p) for p in self.precision_curve],
             }
             | ({} if self.target is None else {"target_precision": self.target.to_json()})
         )

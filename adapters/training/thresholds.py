@@ -146,6 +146,26 @@ def score_figures(
     )
 
 
+def _points(
+    scores: Sequence[float], answer_f1: Sequence[float], answerable: Sequence[bool]
+) -> list[tuple[float | None, bool, bool]]:
+    """(score, answer right at F1 >= ``FAIL_F1``, answerable) per question."""
+    rows = zip(scores, answer_f1, answerable, strict=True)
+    return [(s, ok and f >= FAIL_F1, ok) for s, f, ok in rows]
+
+
+def precision_curve(
+    scores: Sequence[float],
+    answer_f1: Sequence[float],
+    answerable: Sequence[bool],
+    answerable_share: float | None = None,
+) -> tuple[CurvePoint, ...]:
+    """The precision-coverage curve at thresholds 0, 0.05, ..., 1, the questions weighed to
+    ``answerable_share`` (None: as sampled)."""
+    curve = precision_coverage(_points(scores, answer_f1, answerable), answerable_share)
+    return tuple(_at(curve, t / 20) for t in range(21))
+
+
 def precision_target(
     scores: Sequence[float],
     answer_f1: Sequence[float],
@@ -155,14 +175,11 @@ def precision_target(
     """The threshold of most coverage whose answered precision (answers at F1 >= ``FAIL_F1``
     count as right) reaches ``target.precision`` with questions weighed to
     ``target.answerable_share``; the record's point is None when no threshold does."""
-    points = [
-        (s, ok and f >= FAIL_F1, ok) for s, f, ok in zip(scores, answer_f1, answerable, strict=True)
-    ]
-    curve = precision_coverage(points, target.answerable_share)
+    curve = precision_coverage(_points(scores, answer_f1, answerable), target.answerable_share)
     point = precision_point(curve, target.precision)
     if point is not None:  # past the highest score means answering all: threshold 1
         point = replace(point, threshold=min(point.threshold, 1.0))
-    return TargetRecord(target, point, tuple(_at(curve, t / 20) for t in range(21)))
+    return TargetRecord(target, point)
 
 
 def _at(curve: Sequence[CurvePoint], t: float) -> CurvePoint:

@@ -38,6 +38,7 @@ def test_the_shipped_adapter_is_complete() -> None:
     assert card["metrics"]["held_out"]["f1"] > 0
     config = json.loads((SHIPPED / DEFAULT_ADAPTER / "reader_config.json").read_text())
     assert 0 < config["abstain_threshold"] < 1
+    assert config["candidates"] == "code_units"
     size = sum(f.stat().st_size for f in Path(info.path).iterdir())
     assert size < 12_000_000  # a few MB in the repository (r=16, fp16)
     needs = {"head": ["abstain_head.safetensors"], "verifier": ["abstain_verifier.json"]}
@@ -59,6 +60,31 @@ def test_answers_from_the_passage_and_cites_it(reader) -> None:
     parsed = reader.answer(Prompt.from_pairs("Who is the tower named after?", [PASSAGE]))
     assert parsed.answer is not None and "Eiffel" in parsed.answer
     assert parsed.cited == (1,) and parsed.answer in PASSAGE[1]
+
+
+DOCS = (
+    "Installing",
+    "Run `poetry install` to set up the project and all of its dependencies. If you only want "
+    "the dependencies, pass `--no-root` so that the project itself is not installed. To "
+    "byte-compile the Python source files after installing them, add `--compile`. Finally, "
+    "the `--sync` option removes packages that are not listed in the lock file.",
+)
+
+
+def test_answers_with_the_inline_code_unit_whose_context_answers(reader) -> None:
+    from ragcore.adapters.reader.candidates import AnswerCandidates
+
+    assert reader.config.candidates is AnswerCandidates.CODE_UNITS
+    question = "Which flag byte-compiles the Python source files?"
+    prompt = Prompt.from_pairs(question, [PASSAGE, DOCS])
+    reading = reader.reading(prompt)
+    assert (reading.answer, reading.cited) == ("--compile", 2)
+    # the verifier judged the unit chosen; the reply's draft is that unit too
+    assert reading.p_verify is not None
+    assert reader.answer(prompt).draft == "--compile"
+    # passages without inline code keep the decoded span (SQuAD-shaped prompts are unchanged)
+    eiffel = reader.answer(Prompt.from_pairs("Who is the tower named after?", [PASSAGE]))
+    assert eiffel.answer is not None and "Eiffel" in eiffel.answer
 
 
 def test_abstains_when_the_passage_lacks_the_answer(reader) -> None:

@@ -24,6 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ragcore.adapters.reader.candidates import AnswerCandidates
 from ragcore.adapters.reader.spans import answer_span
 from ragcore.adapters.reader.tokens import cache_keyword
 
@@ -31,6 +32,9 @@ from ragcore.errors import ConfigError
 from ragcore.prompting import ABSTAIN_REPLY
 
 READER_CONFIG_FILE = "reader_config.json"
+
+#: (decoded span, its 1-based passage, passages) -> (the answer chosen, its passage)
+Chooser = Callable[[str, int | None, Sequence[str]], tuple[str, int | None]]
 
 
 class AbstainScore(StrEnum):
@@ -65,9 +69,17 @@ class ReaderConfig:
     score: AbstainScore = AbstainScore.NULL_VS_SPAN
     top_k: int = 20
     max_answer_tokens: int = 32
+    candidates: AnswerCandidates = AnswerCandidates.DRAFT
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "score", AbstainScore(self.score))
+        try:
+            object.__setattr__(self, "candidates", AnswerCandidates(self.candidates))
+        except ValueError:
+            known = ", ".join(c.value for c in AnswerCandidates)
+            raise ConfigError(
+                f"reader_config candidates {self.candidates!r} is unknown", f"use one of {known}"
+            ) from None
         t = self.abstain_threshold
         if t is not None and not 0.0 <= t <= 1.0:
             raise ConfigError(f"abstain_threshold {t} is not in [0, 1]", "calibrate it, e.g. 0.5")
@@ -75,7 +87,7 @@ class ReaderConfig:
             raise ConfigError("top_k and max_answer_tokens must be >= 1", "fix reader_config")
 
     def save(self, folder: Path) -> None:
-        raw = asdict(self) | {"score": self.score.value}
+        raw = asdict(self) | {"score": self.score.value, "candidates": self.candidates.value}
         (folder / READER_CONFIG_FILE).write_text(json.dumps(raw, indent=2) + "\n")
 
     @classmethod
@@ -95,7 +107,8 @@ class Reading:
     answer: str | None  # the span (None: nothing decodable)
     cited: int | None  # 1-based passage holding the span
     p_abstain: float
-    p_answer: float | None = None  # probability of the decoded span's tokens
+    p_answer: float | None = None  # probability of the decoded span's tokens (the draft's,
+    # also when ``ReaderConfig.candidates`` chose a code unit instead)
     p_head: float | None = None  # the abstention head's P(unanswerable), when it has one
     p_verify: float | None = None  # the answer verifier's P(answering fails), when it has one
 
@@ -152,10 +165,13 @@ def read(
     on_token: Callable[[str], None] | None = None,
     head: Any = None,
     verify: Callable[[Reading], float] | None = None,
+    choose: Chooser | None = None,
 ) -> Reading:
     """Score the abstention, then decode a span (see the module docstring). ``head`` is the
     adapter's ``AbstainHead`` and ``verify`` gives its answer verifier's P(answering fails)
-    for a decoded reading, if it has them."""
+    for a decoded reading, if it has them; ``choose`` replaces the decoded span and its
+    passage with another candidate (``adapters.reader.candidates``), and the reply is then
+    sent whole once chosen."""
     import torch
 
     device = next(model.parameters()).device
@@ -189,7 +205,7 @@ def read(
         answer = ""
         logp_answer = 0.0
         stop_ids = {tokenizer.eos_token_id, *_special_ids(tokenizer)}
-        stream = on_token if early or threshold is None else None
+        stream = on_token if (early or threshold is None) and choose is None else None
         for step in range(config.max_answer_tokens):
             # The abstention's first token ("I") is no answer start, though "I" occurs in
             # passages as a prefix of "It", "In", ...
@@ -207,6 +223,8 @@ def read(
             logits = model(input_ids=torch.tensor([[token]], device=device), **kv).logits[0, -1]
     span = _norm(answer).strip()
     span, cited = answer_span(span, texts)
+    if span and choose is not None:
+        span, cited = choose(span, cited, texts)
     if not span:
         if on_token is not None:
             on_token(ABSTAIN_REPLY)

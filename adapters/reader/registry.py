@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,14 +22,17 @@ from typing import Any
 
 from ragcore.adapters.reader.abstain_head import HEAD_FILE, AbstainHead
 from ragcore.adapters.reader.base_model import READER_INSTALL, cache_root
+from ragcore.adapters.reader.candidates import AnswerCandidates, choose, draft_candidate
 from ragcore.adapters.reader.card import CARD_FILE, model_fingerprint, read_card
 from ragcore.adapters.reader.decoding import (
     READER_CONFIG_FILE,
     AbstainScore,
+    Chooser,
     ReaderConfig,
     Reading,
     read,
 )
+from ragcore.adapters.reader.evidence import relevance
 from ragcore.adapters.reader.tokens import chat_prompt_ids
 from ragcore.adapters.reader.verifier import VERIFIER_FILE, AnswerVerifier, feature_values
 
@@ -163,6 +166,9 @@ class ReaderGenerator:
                 on_token=on_token,
                 head=self.head,
                 verify=verify,
+                choose=_chooser(question)
+                if config.candidates is AnswerCandidates.CODE_UNITS
+                else None,
             )
         )
 
@@ -196,6 +202,17 @@ class ReaderGenerator:
             draft=reading.answer,
             draft_cited=reading.cited,
         )
+
+
+def _chooser(question: str) -> Chooser:
+    """``read``'s ``choose``: the decoded span or a code unit, by ``candidates.choose``."""
+
+    def pick(span: str, cited: int | None, texts: Sequence[str]) -> tuple[str, int | None]:
+        draft = draft_candidate(span, texts)
+        chosen = choose(question, draft, texts, relevance)
+        return (span, cited) if chosen is None or chosen is draft else (chosen.text, chosen.passage)
+
+    return pick
 
 
 class AdapterRegistry:

@@ -93,9 +93,9 @@ def choose(
     ``question``, the draft's score raised by ``bonus`` (see the module docstring); ``draft``
     when the passages have no inline-code unit."""
     units = code_units(texts, question)
-    candidates = [*([draft] if draft is not None else []), *units]
-    if not units or not candidates:
+    if not units:
         return draft
+    candidates = [*([draft] if draft is not None else []), *units]
     contexts = [context(texts[c.passage - 1], c.start, c.end, chars) for c in candidates]
     scores = relevance(question, contexts)
     if draft is not None:

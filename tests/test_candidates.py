@@ -50,6 +50,8 @@ def test_code_units_skip_fences_long_samples_and_what_the_question_quotes() -> N
         assert DOCS[u.start : u.end] == u.text and u.passage == 1
     long = "Run `a b c d e f g h i` or `short`."
     assert [u.text for u in code_units(["no code here", long], "?")] == ["short"]
+    padded = code_units(["Set ` key ` first."], "?")
+    assert padded == [Candidate("key", 1, 6, 9)]  # the bounds hold the unit as it is answered
     assert code_units(["no code here"], "?") == []
 
 
@@ -72,7 +74,7 @@ def test_choose_takes_the_unit_whose_context_answers() -> None:
 
 def test_the_draft_keeps_ties_and_its_bonus() -> None:
     texts = ["Use `one` here. Or use `two` here."]
-    # the draft's context scores as the units' do: on a tie the draft stays
+    # with the same relevance as every unit, the draft stays (its bonus decides)
     draft = draft_candidate("use", texts)
     assert choose("use", draft, texts, lambda q, ts: [1.0] * len(ts)) is draft
     # a unit must beat the draft by more than DRAFT_BONUS

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ragcore.adapters.reader.spans import INLINE_CODE, MAX_UNIT_WORDS, occurrence
+from ragcore.adapters.reader.spans import name_units, occurrence
 
 #: characters of context either side of a candidate, widened to whole words
 CONTEXT_CHARS = 40
@@ -62,15 +62,16 @@ def context(text: str, start: int, end: int, chars: int = CONTEXT_CHARS) -> str:
 
 
 def code_units(texts: Sequence[str], question: str) -> list[Candidate]:
-    """The inline-code units of ``texts`` (at most ``MAX_UNIT_WORDS`` words) that the question
-    does not quote (case-insensitively), in passage order."""
+    """The inline-code units of ``texts`` that name something (``spans.name_units``) and the
+    question does not quote (case-insensitively), in passage order."""
     asked = question.lower()
     units = []
     for n, text in enumerate(texts, start=1):
-        for m in INLINE_CODE.finditer(text):
-            unit = m.group(1).strip()
-            if unit and len(unit.split()) <= MAX_UNIT_WORDS and unit.lower() not in asked:
-                units.append(Candidate(unit, n, *m.span(1)))
+        for a, b in name_units(text):
+            unit = text[a:b].strip()
+            if unit and unit.lower() not in asked:
+                start = text.index(unit, a)
+                units.append(Candidate(unit, n, start, start + len(unit)))
     return units
 
 

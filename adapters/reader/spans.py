@@ -11,7 +11,7 @@ the unit (a flag, a setting, a path) is what a question about it asks for.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 #: one inline code unit: text between single backticks (not a ``` fence)
@@ -68,15 +68,22 @@ def occurrence(span: str, texts: Sequence[str]) -> Occurrence | None:
     return None
 
 
+def name_units(text: str) -> Iterator[Bounds]:
+    """Where the inline code units of ``text`` that name something lie (without their
+    backticks), in order: those of at most ``MAX_UNIT_WORDS`` words."""
+    for unit in INLINE_CODE.finditer(text):
+        if len(unit.group(1).split()) <= MAX_UNIT_WORDS:
+            yield unit.span(1)
+
+
 def code_unit(text: str, start: int, end: int) -> Bounds:
     """The inline code unit of ``text`` that ``text[start:end]`` lies in, or cuts with a
     backtick of its own (without the backticks); else ``(start, end)``."""
     cuts_backtick = "`" in text[start:end]
-    for unit in INLINE_CODE.finditer(text):
-        a, b = unit.span(1)
+    for a, b in name_units(text):
         inside = a <= start and end <= b
         cuts = cuts_backtick and start < b and end > a
-        if (inside or cuts) and len(unit.group(1).split()) <= MAX_UNIT_WORDS:
+        if inside or cuts:
             return a, b
         if a >= end:
             break

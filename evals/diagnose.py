@@ -107,6 +107,13 @@ def load_gold(path: str | Path) -> list[GoldQuestion]:
         if q.id in seen or not q.question.strip():
             why = "repeats id " + q.id if q.id in seen else "has an empty question"
             raise SourceError(f"{path}:{n} {why}", "give each line its own id and a question")
+        if q.answers and not q.answerable:
+            raise SourceError(
+                f"{path}:{n} ({q.id}) has answers {list(q.answers)} without a letter or digit: "
+                "token F1 ignores punctuation, so the question would be scored as one the docs "
+                "do not answer",
+                "write each answer with a word of its own (e.g. '~= operator'), or drop the line",
+            )
         seen.add(q.id)
         questions.append(q)
     if not questions:

@@ -121,6 +121,12 @@ def test_load_gold_names_the_bad_line(tmp_path: Path) -> None:
         load_gold(path)
     with pytest.raises(SourceError, match="no gold file"):
         load_gold(tmp_path / "missing.jsonl")
+    # an answer of punctuation alone normalizes to nothing: it would score as unanswerable
+    path.write_text(json.dumps({**good, "answers": ["~=", "`-`"]}) + "\n")
+    with pytest.raises(SourceError, match=r"gold.jsonl:1 \(q1\) has answers \['~=', '`-`'\]"):
+        load_gold(path)
+    path.write_text(json.dumps({**good, "answers": ["~=", "~= operator"]}) + "\n")
+    assert load_gold(path)[0].answerable
 
 
 class FirstSentence:

@@ -8,8 +8,9 @@ the oracle chunk as ``eval diagnose`` gives it.
     python benchmarks/answer_candidates.py ../shared/datasets/docsqa-dev/questions.jsonl \\
         --index docsqa
 
-The first set chose the shipped ``CONTEXT_CHARS`` and ``DRAFT_BONUS``; docs/reader.md has both
-tables and how to build the PDM index.
+The PDM set chose the shipped ``CONTEXT_CHARS`` and ``DRAFT_BONUS``, with the Hatch set
+(``benchmarks/data/hatch-docs-questions.jsonl``) as the tie-breaker for the bonus;
+``benchmarks/docs_corpora.py`` rebuilds their corpora, and docs/reader.md has the tables.
 """
 
 from __future__ import annotations

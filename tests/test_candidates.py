@@ -103,5 +103,6 @@ def test_reader_config_names_its_candidates(tmp_path) -> None:
     config.save(tmp_path)
     assert ReaderConfig.load(tmp_path) == config
     assert '"candidates": "code_units"' in (tmp_path / "reader_config.json").read_text()
-    with pytest.raises(ConfigError, match=r"candidates 'units' is unknown.*draft, code_units"):
+    unknown = r"invalid reader_config candidates 'units'.*draft, code_units"
+    with pytest.raises(ConfigError, match=unknown):
         ReaderConfig(candidates="units")

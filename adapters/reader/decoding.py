@@ -30,6 +30,7 @@ from ragcore.adapters.reader.tokens import cache_keyword
 
 from ragcore.errors import ConfigError
 from ragcore.prompting import ABSTAIN_REPLY
+from ragcore.settings_io import enum_value
 
 READER_CONFIG_FILE = "reader_config.json"
 
@@ -73,13 +74,8 @@ class ReaderConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "score", AbstainScore(self.score))
-        try:
-            object.__setattr__(self, "candidates", AnswerCandidates(self.candidates))
-        except ValueError:
-            known = ", ".join(c.value for c in AnswerCandidates)
-            raise ConfigError(
-                f"reader_config candidates {self.candidates!r} is unknown", f"use one of {known}"
-            ) from None
+        candidates = enum_value(AnswerCandidates, self.candidates, "reader_config candidates")
+        object.__setattr__(self, "candidates", candidates)
         t = self.abstain_threshold
         if t is not None and not 0.0 <= t <= 1.0:
             raise ConfigError(f"abstain_threshold {t} is not in [0, 1]", "calibrate it, e.g. 0.5")

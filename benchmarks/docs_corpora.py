@@ -50,7 +50,7 @@ CORPORA = {
             "reference/pep621",
         ),
     ),
-    # 45 answerable and 25 unanswerable questions (not in these 17 pages), written 2026-12-06
+    # 44 answerable and 25 unanswerable questions (not in these 17 pages), written 2026-12-06
     "hatch": DocsCorpus(
         "pypa/hatch",
         "ed8e30bebf98f2fe4d70c18a32a50a8160c391cb",

@@ -106,3 +106,14 @@ def test_reader_config_names_its_candidates(tmp_path) -> None:
     unknown = r"invalid reader_config candidates 'units'.*draft, code_units"
     with pytest.raises(ConfigError, match=unknown):
         ReaderConfig(candidates="units")
+
+
+def test_reader_config_errors_name_the_setting_and_the_file(tmp_path) -> None:
+    with pytest.raises(ConfigError, match=r"invalid reader_config score 'verify'.*verifier"):
+        ReaderConfig(score="verify")
+    (tmp_path / "reader_config.json").write_text('{"score": "verifier",')
+    with pytest.raises(ConfigError, match=r"reader_config.json is not JSON"):
+        ReaderConfig.load(tmp_path)
+    (tmp_path / "reader_config.json").write_text("[0.63]")
+    with pytest.raises(ConfigError, match=r"reader_config.json is not a JSON object"):
+        ReaderConfig.load(tmp_path)

@@ -73,7 +73,9 @@ class ReaderConfig:
     candidates: AnswerCandidates = AnswerCandidates.DRAFT
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "score", AbstainScore(self.score))
+        object.__setattr__(
+            self, "score", enum_value(AbstainScore, self.score, "reader_config score")
+        )
         candidates = enum_value(AnswerCandidates, self.candidates, "reader_config candidates")
         object.__setattr__(self, "candidates", candidates)
         t = self.abstain_threshold
@@ -91,7 +93,14 @@ class ReaderConfig:
         path = folder / READER_CONFIG_FILE
         if not path.is_file():
             return cls()
-        raw = json.loads(path.read_text())
+        try:
+            raw = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ConfigError(
+                f"{path} is not JSON ({e})", "fix it, or copy the adapter's folder again"
+            ) from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path} is not a JSON object", "fix it, or copy the adapter again")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in known})
 

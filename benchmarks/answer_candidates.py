@@ -21,7 +21,8 @@ import itertools
 
 from ragcore.adapters.reader.candidates import AnswerCandidates, choose, draft_candidate
 from ragcore.adapters.reader.evidence import relevance
-from ragcore.evals.diagnose import is_correct, load_gold, oracle_hit
+from ragcore.evals.data.gold import load_gold
+from ragcore.evals.diagnose import is_correct, oracle_hit
 from rich.console import Console
 from rich.table import Table
 

@@ -24,15 +24,14 @@ values; it never imports a generator's implementation.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ragcore.evals.data.gold import GoldQuestion
+
 from ragcore.answer_match import contains_span, normalize, token_f1
-from ragcore.errors import SourceError
 from ragcore.progress import Progress
 from ragcore.protocols import Generator
 from ragcore.selective import precision_coverage
@@ -67,58 +66,6 @@ class Gap(StrEnum):
     KNOWLEDGE = "knowledge"  # the oracle chunk: right; retrieved: not (retrieval's fault)
     BEHAVIOUR = "behaviour"  # the oracle chunk: not right either (the reader's fault)
     UNKNOWN = "unknown"  # no oracle rung (no source, no ladder, or the source not indexed)
-
-
-@dataclass(frozen=True)
-class GoldQuestion:
-    id: str
-    question: str
-    answers: tuple[str, ...] = ()  # empty: the docs do not answer it
-    source: str | None = None  # the document that answers it (a path or URI suffix)
-
-    @property
-    def answerable(self) -> bool:
-        return any(normalize(a) for a in self.answers)
-
-
-def load_gold(path: str | Path) -> list[GoldQuestion]:
-    """JSON lines ``{"id", "question", "answers": [...], "source"?}``; empty answers: not in
-    the docs."""
-    path = Path(path)
-    if not path.is_file():
-        raise SourceError(f"no gold file at {path}", "pass a JSON-lines file of questions")
-    questions, seen = [], set()
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            q = GoldQuestion(
-                str(row["id"]),
-                str(row["question"]),
-                tuple(str(a) for a in row.get("answers") or ()),
-                row.get("source") or None,
-            )
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
-            raise SourceError(
-                f"{path}:{n} is not a gold question ({type(e).__name__}: {e})",
-                'each line: {"id": ..., "question": ..., "answers": [...], "source": ...}',
-            ) from None
-        if q.id in seen or not q.question.strip():
-            why = "repeats id " + q.id if q.id in seen else "has an empty question"
-            raise SourceError(f"{path}:{n} {why}", "give each line its own id and a question")
-        if q.answers and not q.answerable:
-            raise SourceError(
-                f"{path}:{n} ({q.id}) has answers {list(q.answers)} without a letter or digit: "
-                "token F1 ignores punctuation, so the question would be scored as one the docs "
-                "do not answer",
-                "write each answer with a word of its own (e.g. '~= operator'), or drop the line",
-            )
-        seen.add(q.id)
-        questions.append(q)
-    if not questions:
-        raise SourceError(f"{path} holds no questions", "one JSON object per line")
-    return questions
 
 
 def is_correct(text: str | None, golds: Sequence[str]) -> bool:
@@ -211,16 +158,12 @@ class Diagnosis:
         }
 
 
-def _of_source(chunk_source: str, source: str) -> bool:
-    return chunk_source == source or chunk_source.endswith("/" + source.lstrip("/"))
-
-
 def oracle_hit(index: Index, question: GoldQuestion, chunks: Sequence[Any]) -> Hit | None:
     """The gold source's best chunk: among its chunks that hold a gold answer (else all of
     them), the one the index's reranker scores highest for the question."""
     if question.source is None:
         return None
-    own = [c for c in chunks if _of_source(c.source, question.source)]
+    own = [c for c in chunks if question.is_source(c.source)]
     holding = [c for c in own if any(contains_span(c.text, g) for g in question.answers)]
     pool = holding or own
     if not pool:

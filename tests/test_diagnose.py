@@ -9,15 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from ragcore.evals.data.gold import GoldQuestion, load_gold
 from ragcore.evals.diagnose import (
     Gap,
-    GoldQuestion,
     Outcome,
     Rung,
     classify,
     diagnose,
     is_correct,
-    load_gold,
     summarize,
 )
 from test_ask import HITS

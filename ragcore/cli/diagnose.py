@@ -57,7 +57,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     from ragcore.ask import AskConfig
     from ragcore.cli.reader import reader_generator
     from ragcore.config import Settings
-    from ragcore.evals.diagnose import diagnose, load_gold, result_json
+    from ragcore.evals.data.gold import load_gold
+    from ragcore.evals.diagnose import diagnose, result_json
     from ragcore.index import Index
     from ragcore.selective import CurvePoint, operating_point
 

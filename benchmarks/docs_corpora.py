@@ -1,4 +1,6 @@
-"""Rebuild the docs corpora that ``benchmarks/data/*-docs-questions.jsonl`` were written over.
+"""Rebuild the docs corpora that ``benchmarks/data/*-docs-questions.jsonl`` (eval sets) and
+``benchmarks/data/training/*-questions.jsonl`` (the ``adapters train-docs`` sets) were written
+over.
 
 The question sets are committed; the pages are not (they are other projects' docs). Each corpus
 is a fixed list of markdown pages at a fixed commit, copied verbatim from a clone of the
@@ -8,6 +10,11 @@ project (any clone that has the commit; a plain ``git clone`` or a mirror):
     python benchmarks/docs_corpora.py hatch /tmp/hatch hatch-docs
     ragcore ingest hatch-docs --index hatch-docs-index --quiet
     ragcore eval diagnose benchmarks/data/hatch-docs-questions.jsonl --index hatch-docs-index
+
+The training sets (uv1 and uv2 both over ``uv``) were indexed with 128-token chunks:
+
+    python benchmarks/docs_corpora.py uv /tmp/uv uv-docs
+    ragcore ingest uv-docs --index idx_uv --chunk-size 128 --chunk-overlap 16 --quiet
 
 A page is written as its path under ``docs/`` with ``/`` replaced by ``_`` (the ``source`` the
 questions name). docs/reader.md has the figures measured on each set.
@@ -25,7 +32,7 @@ from pathlib import Path
 class DocsCorpus:
     repo: str  # GitHub owner/name
     commit: str
-    pages: tuple[str, ...]  # paths under docs/, without .md
+    pages: tuple[str, ...] = ()  # paths under docs/, without .md; () = every .md page there
 
 
 CORPORA = {
@@ -74,20 +81,34 @@ CORPORA = {
             "intro",
         ),
     ),
+    # ``adapters train-docs`` sets (benchmarks/data/training/), written 2026-12-06: every page
+    "uv": DocsCorpus("astral-sh/uv", "26a9dd4b2125bc271b47855e1fa0c49af3365db5"),
+    "httpx": DocsCorpus("encode/httpx", "ae1b9f66238f75ced3ced5e4485408435de10768"),
+    "mkdocs": DocsCorpus("mkdocs/mkdocs", "2862536793b3c67d9d83c33e0dd6d50a791928f8"),
+    "ruff": DocsCorpus("astral-sh/ruff", "fca5c7cf2cd2f8338f18b9485f936b8e9f07bd0b"),
 }
+
+
+def _git(clone: Path, *args: str) -> bytes:
+    return subprocess.run(["git", "-C", str(clone), *args], check=True, capture_output=True).stdout
+
+
+def corpus_pages(corpus: DocsCorpus, clone: Path) -> tuple[str, ...]:
+    """The corpus's pages; for an open list, every ``docs/**.md`` at the commit."""
+    if corpus.pages:
+        return corpus.pages
+    listed = _git(clone, "ls-tree", "-r", "--name-only", corpus.commit, "docs").decode()
+    return tuple(p[len("docs/") : -len(".md")] for p in listed.splitlines() if p.endswith(".md"))
 
 
 def write_corpus(corpus: DocsCorpus, clone: Path, out: Path) -> int:
     """Copy ``corpus``'s pages at its commit from the git repository ``clone`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    for page in corpus.pages:
-        text = subprocess.run(
-            ["git", "-C", str(clone), "show", f"{corpus.commit}:docs/{page}.md"],
-            check=True,
-            capture_output=True,
-        ).stdout
+    pages = corpus_pages(corpus, clone)
+    for page in pages:
+        text = _git(clone, "show", f"{corpus.commit}:docs/{page}.md")
         (out / f"{page.replace('/', '_')}.md").write_bytes(text)
-    return len(corpus.pages)
+    return len(pages)
 
 
 def main() -> None:

@@ -107,8 +107,11 @@ def train_adapter(
     data: dict[str, Any] | None = None,
     quiet: bool = False,
     on_step: Callable[[int, float], None] | None = None,
+    start: Path | None = None,
 ) -> TrainResult:
-    """Train a LoRA adapter on ``examples`` and save it with its training card in ``out``."""
+    """Train a LoRA adapter on ``examples`` and save it with its training card in ``out``.
+    ``start``: an adapter folder whose LoRA weights training continues from (its rank and
+    target modules, not ``config``'s, shape the LoRA); None: fresh weights."""
     try:
         import peft  # noqa: F401
         import torch
@@ -132,7 +135,18 @@ def train_adapter(
         torch.set_float32_matmul_precision("high")
     try:
         return _train(
-            torch, base_dir, base_name, chosen, rng, out, config, device, data, quiet, on_step
+            torch,
+            base_dir,
+            base_name,
+            chosen,
+            rng,
+            out,
+            config,
+            device,
+            data,
+            quiet,
+            on_step,
+            start,
         )
     finally:
         torch.set_float32_matmul_precision(precision)
@@ -152,6 +166,7 @@ def _train(
     data: dict[str, Any] | None,
     quiet: bool,
     on_step: Callable[[int, float], None] | None,
+    start: Path | None,
 ) -> TrainResult:
     from transformers import AutoTokenizer
 
@@ -164,7 +179,7 @@ def _train(
             f"every example is longer than max_prompt_tokens={config.max_prompt_tokens}",
             "raise max_prompt_tokens",
         )
-    model = _lora_model(torch, base_dir, config, device)
+    model = _lora_model(torch, base_dir, config, device, start)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     started = time.perf_counter()
     losses = _optimise(torch, model, kept, pad, rng, config, device, quiet, on_step)
@@ -176,6 +191,7 @@ def _train(
         out,
         {
             "base_model": {"name": base_name, "sha256": model_fingerprint(base_dir)},
+            "continued_from": None if start is None else _start_record(start),
             "data": data or {},
             "hyperparameters": asdict(config),
             "training": {
@@ -195,12 +211,27 @@ def _train(
     return result
 
 
-def _lora_model(torch: Any, base_dir: Path, config: TrainConfig, device: str) -> Any:
-    """The base model in float32 on ``device`` with fresh LoRA weights, in training mode."""
-    from peft import LoraConfig, get_peft_model
+def _start_record(start: Path) -> dict[str, Any]:
+    return {"adapter": start.name, "sha256": file_sha256(start / "adapter_model.safetensors")}
+
+
+def _lora_model(
+    torch: Any, base_dir: Path, config: TrainConfig, device: str, start: Path | None = None
+) -> Any:
+    """The base model in float32 on ``device`` with LoRA weights (fresh, or ``start``'s), in
+    training mode."""
+    from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32).to(device)
+    if start is not None:
+        with peft_quietly():
+            model = PeftModel.from_pretrained(model, str(start), is_trainable=True)
+        for param in model.parameters():  # the adapter may be saved in float16
+            if param.requires_grad:
+                param.data = param.data.float()
+        model.train()
+        return model
     lora = LoraConfig(
         r=config.rank,
         lora_alpha=config.alpha,
@@ -275,7 +306,8 @@ def _save(torch: Any, model: Any, out: Path, config: TrainConfig, base_name: str
         for name, param in model.named_parameters():
             if "lora_" in name:
                 param.data = param.data.to(torch.float16)
-    model.save_pretrained(out)
+    # no embedding layers are adapted; "auto" would look the base up by name (a network call)
+    model.save_pretrained(out, save_embedding_layers=False)
     (out / "README.md").unlink(missing_ok=True)  # peft's empty model card; ours is the card
     # peft records the local base path; the card's fingerprint identifies the base instead
     peft_config = json.loads((out / "adapter_config.json").read_text())

@@ -1,4 +1,5 @@
-"""``ragcore adapters``: train, calibrate, distill, list and merge reader adapters."""
+"""``ragcore adapters``: train, calibrate, distill, list and merge reader adapters
+(``train-docs``: ``adapters_docs``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from ragcore.adapters.training.distill import Unverified
+from ragcore.cli.adapters_docs import add_train_docs, cmd_train_docs
 from ragcore.cli.options import out
 from ragcore.errors import ConfigError
 
@@ -62,6 +64,7 @@ def add_adapters_parser(sub: Any) -> None:
     _add_train(asub)
     _add_calibrate(asub)
     _add_distill(asub)
+    add_train_docs(asub, add_lora_arguments)
     ls = asub.add_parser("list", help="adapters shipped, cached and at given folders")
     ls.add_argument("folders", nargs="*", type=Path)
     ls.add_argument("--json", action="store_true")
@@ -179,6 +182,7 @@ def cmd_adapters(args: argparse.Namespace) -> int:
         "list": cmd_list,
         "distill": cmd_distill,
         "merge": cmd_merge,
+        "train-docs": lambda a: cmd_train_docs(a, train_config, _base),
     }
     return commands[args.adapters_command](args)
 

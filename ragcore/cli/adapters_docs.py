@@ -1,0 +1,161 @@
+"""``ragcore adapters train-docs``: continue a reader's training on gold questions over docs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from ragcore.cli.options import out
+from ragcore.errors import ConfigError
+
+DEFAULT_START = "squad2-reader"
+# what the continued adapter keeps from its start until `adapters calibrate` refits it
+CARRIED = ("reader_config.json", "abstain_head.safetensors", "abstain_verifier.json")
+
+
+def add_train_docs(asub: Any, add_lora_arguments: Any) -> None:
+    t = asub.add_parser(
+        "train-docs",
+        help="continue a reader's LoRA on gold questions over your docs, prompts from retrieval",
+    )
+    t.add_argument(
+        "--questions",
+        action="append",
+        type=Path,
+        required=True,
+        metavar="GOLD",
+        help="gold questions (eval diagnose's JSON lines) over the --index of the same position "
+        "(repeat both, in pairs)",
+    )
+    t.add_argument("--index", action="append", type=Path, required=True, metavar="DIR")
+    t.add_argument("--out", type=Path, required=True, help="adapter folder to write")
+    t.add_argument(
+        "--from",
+        dest="start",
+        default=DEFAULT_START,
+        help=f"adapter to continue from (default {DEFAULT_START})",
+    )
+    t.add_argument(
+        "--leave-out-rate",
+        type=float,
+        default=0.35,
+        help="share of answerable questions also asked with their own page left out of "
+        "retrieval, as abstentions (default 0.35)",
+    )
+    t.add_argument("--replay-data", type=Path, help="SQuAD 2.0 JSON to mix in (keeps SQuAD)")
+    t.add_argument(
+        "--replay-article",
+        action="append",
+        default=[],
+        metavar="TITLE",
+        help="article of --replay-data to draw from (repeat; the start adapter's own)",
+    )
+    t.add_argument("--replay", type=int, default=150, help="SQuAD questions mixed in")
+    add_lora_arguments(t)
+    t.set_defaults(lr=1e-4)  # continued training: a third of a fresh LoRA's rate
+    t.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
+    t.add_argument("--threads", type=int, help="torch CPU threads")
+    t.add_argument("--quiet", "-q", action="store_true")
+
+
+def _docs_examples(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
+    from ragcore.adapters.training.docs_recipe import DocsRecipe, docs_examples
+    from ragcore.evals.data.gold import load_gold
+    from ragcore.index import Index
+
+    if len(args.questions) != len(args.index):
+        raise ConfigError(
+            f"{len(args.questions)} --questions for {len(args.index)} --index",
+            "pass one --index per --questions file, in the same order",
+        )
+    recipe = DocsRecipe(leave_out_rate=args.leave_out_rate, seed=args.seed)
+    examples, sets = [], []
+    for gold, index_dir in zip(args.questions, args.index, strict=True):
+        questions = load_gold(gold)
+        with Index.open(index_dir) as index:
+            built = docs_examples(index, questions, recipe)
+        examples.extend(built.examples)
+        sets.append({"questions": str(gold), "index": str(index_dir), **vars(built.counts)})
+    return examples, {"kind": "docs", "leave_out_rate": recipe.leave_out_rate, "sets": sets}
+
+
+def _replay(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any] | None]:
+    import random
+
+    from ragcore.adapters.reader.base_model import file_sha256
+    from ragcore.adapters.training.raft import serving_examples
+    from ragcore.evals.data.squad import load_squad
+
+    if args.replay_data is None:
+        return [], None
+    titles = set(args.replay_article)
+    articles = [a for a in load_squad(args.replay_data) if not titles or a.title in titles]
+    if missing := titles - {a.title for a in articles}:
+        raise ConfigError(
+            f"no article {sorted(missing)} in {args.replay_data}", "check --replay-article"
+        )
+    pool = serving_examples(articles, passages=3, seed=args.seed)
+    random.Random(args.seed).shuffle(pool)
+    chosen = pool[: args.replay]
+    record = {
+        "path": str(args.replay_data),
+        "sha256": file_sha256(args.replay_data),
+        "articles": [a.title for a in articles],
+        "questions": len(chosen),
+    }
+    return chosen, record
+
+
+def cmd_train_docs(args: argparse.Namespace, train_config: Any, base: Any) -> int:
+    from ragcore.adapters.reader.registry import resolve
+    from ragcore.adapters.training.lora import train_adapter
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    start = resolve(args.start).path
+    examples, data = _docs_examples(args)
+    replay, replay_record = _replay(args)
+    if replay_record is not None:
+        data["replay"] = replay_record
+    base_dir, base_name = base(args)
+    lora = json.loads((start / "adapter_config.json").read_text())
+    config = replace(train_config(args), rank=lora["r"], alpha=lora["lora_alpha"])
+    result = train_adapter(
+        base_dir,
+        base_name,
+        [*examples, *replay],
+        args.out,
+        config,
+        data=data,
+        quiet=args.quiet,
+        start=start,
+    )
+    for name in CARRIED:
+        if (start / name).is_file():
+            shutil.copy(start / name, result.out / name)
+    table = Table(title=f"adapter written to {result.out} (continued from {start.name})")
+    for col in ("docs examples", "abstentions", "SQuAD replay", "skipped", "steps", "seconds"):
+        table.add_column(col)
+    table.add_row(
+        str(len(examples)),
+        str(sum(e.answer is None for e in examples)),
+        str(len(replay)),
+        str(result.skipped),
+        str(result.steps),
+        f"{result.seconds:.0f}",
+    )
+    out.print(table)
+    out.print(
+        f"its abstention is still {start.name}'s: refit it with "
+        f"ragcore adapters calibrate {result.out} --data dev-articles.json --article TITLE "
+        "--passages 3"
+    )
+    return 0

@@ -104,6 +104,10 @@ def test_feature_values_use_the_cited_passage_sentence() -> None:
     assert values[0] == pytest.approx(math.log(0.25 / 0.75))
     assert values[1] == 2.5 and seen == [("How long?", "Resets take ten minutes.")]
     assert values[2] == pytest.approx(math.log(0.25 / 0.75))  # 0.2 / (0.2 + 0.6)
+    seen.clear()  # the passage feature judges the whole cited passage, not the sentence
+    passage = VerifierFeature.PASSAGE_RELEVANCE
+    assert feature_values((passage,), reading, "How long?", ["Other.", PASSAGE], relevance) == [2.5]
+    assert seen == [("How long?", PASSAGE)]
     with pytest.raises(ConfigError, match="abstention head"):
         feature_values(FEATURES, Reading("x", 1, 0.5, 0.5), "q", ["x"], relevance)
     with pytest.raises(ConfigError, match=r"no abstain_verifier\.json"):

@@ -39,6 +39,7 @@ class VerifierFeature(StrEnum):
     HEAD = "head"  # logit of the abstention head's P(unanswerable)
     NULL_VS_SPAN = "null_vs_span"  # logit of p_abstain / (p_abstain + P(span))
     SENTENCE_RELEVANCE = "sentence_relevance"  # cross-encoder logit (question, span's sentence)
+    PASSAGE_RELEVANCE = "passage_relevance"  # cross-encoder logit (question, cited passage)
 
 
 def _logit(p: float) -> float:
@@ -68,7 +69,10 @@ def feature_values(
         else:
             cited = reading.cited if reading.cited else 1
             passage = passages[cited - 1] if 0 < cited <= len(passages) else " ".join(passages)
-            values.append(relevance(question, span_sentence(passage, reading.answer or "")))
+            if feature is VerifierFeature.PASSAGE_RELEVANCE:
+                values.append(relevance(question, passage))
+            else:
+                values.append(relevance(question, span_sentence(passage, reading.answer or "")))
     return values
 
 

@@ -40,6 +40,7 @@ from ragcore.adapters.reader.verifier import (
     out_of_fold,
 )
 from ragcore.adapters.training.calibration_record import (
+    CalibratedOn,
     Calibration,
     HeadRecord,
     PrecisionTarget,
@@ -61,6 +62,46 @@ from ragcore.progress import Progress
 from ragcore.prompting import reader_messages
 
 
+@dataclass(frozen=True)
+class CalibrationSet:
+    """The questions a calibration reads: prompts as the reader will be served them, and what
+    the record names them by (SQuAD article titles, or gold files over docs)."""
+
+    examples: tuple[ReaderExample, ...]
+    names: tuple[str, ...]
+    passages: int = 1  # passages per prompt
+    on: CalibratedOn = CalibratedOn.SQUAD
+    articles: tuple[Article, ...] = ()  # SQuAD's: what an abstention head is chosen on
+    # the verifier's inputs past the reader's own evidence and the span's sentence
+    extra_features: tuple[VerifierFeature, ...] = ()
+
+
+def squad_set(
+    articles: Sequence[Article], *, passages: int = 1, limit: int | None = None
+) -> CalibrationSet:
+    """The questions of ``articles`` with their own paragraph, alone (``passages`` 1) or among
+    the article's nearest other paragraphs (``serving_examples``)."""
+    examples = (
+        gold_examples(articles) if passages == 1 else serving_examples(articles, passages=passages)
+    )
+    examples = examples[:limit] if limit else examples
+    names = tuple(a.title for a in articles)
+    return CalibrationSet(tuple(examples), names, passages, articles=tuple(articles))
+
+
+def read_examples(
+    reader: ReaderGenerator, examples: Sequence[ReaderExample], *, quiet: bool = False
+) -> list[tuple[Reading, ReaderExample]]:
+    """(reading, example) for each example's prompt."""
+    out = []
+    with Progress(quiet) as progress:
+        task = progress.task("calibrating", total=len(examples))
+        for ex in examples:
+            out.append((reader.reading(ex.prompt), ex))
+            progress.advance(task)
+    return out
+
+
 def readings(
     reader: ReaderGenerator,
     articles: Sequence[Article],
@@ -69,20 +110,9 @@ def readings(
     passages: int = 1,
     quiet: bool = False,
 ) -> list[tuple[Reading, ReaderExample]]:
-    """(reading, example) for each question of ``articles`` with its own paragraph, alone
-    (``passages`` 1) or among the article's nearest other paragraphs (``serving_examples``)."""
-    examples = (
-        gold_examples(articles) if passages == 1 else serving_examples(articles, passages=passages)
-    )
-    examples = examples[:limit] if limit else examples
-    out = []
-    with Progress(quiet) as progress:
-        task = progress.task("calibrating", total=len(examples))
-        for ex in examples:
-            reading = reader.reading(ex.prompt)
-            out.append((reading, ex))
-            progress.advance(task)
-    return out
+    """(reading, example) for each question of ``articles`` (``squad_set``)."""
+    chosen = squad_set(articles, passages=passages, limit=limit)
+    return read_examples(reader, chosen.examples, quiet=quiet)
 
 
 def answer_f1(scored: Sequence[tuple[Reading, ReaderExample]]) -> tuple[list[float], list[bool]]:
@@ -98,6 +128,7 @@ def fit_answer_verifier(
     fails: Sequence[bool],
     groups: Sequence[str],
     *,
+    extra: Sequence[VerifierFeature] = (),
     quiet: bool = False,
 ) -> tuple[AnswerVerifier, list[float]]:
     """The answer verifier fitted on these readings (``fails``: whether answering failed), and
@@ -110,7 +141,7 @@ def fit_answer_verifier(
             "calibrate on more held-out questions",
         )
     first = VerifierFeature.HEAD if reader.head is not None else VerifierFeature.NULL_VS_SPAN
-    features = (first, VerifierFeature.SENTENCE_RELEVANCE)
+    features = (first, VerifierFeature.SENTENCE_RELEVANCE, *extra)
     x = []
     with Progress(quiet) as progress:
         task = progress.task("answer verifier features", total=len(scored))
@@ -172,15 +203,9 @@ class _Scored:
 
 
 def _score_readings(
-    reader: ReaderGenerator,
-    articles: Sequence[Article],
-    *,
-    verifier: bool,
-    limit: int | None,
-    passages: int,
-    quiet: bool,
+    reader: ReaderGenerator, chosen: CalibrationSet, *, verifier: bool, quiet: bool
 ) -> _Scored:
-    scored = readings(reader, articles, limit=limit, passages=passages, quiet=quiet)
+    scored = read_examples(reader, chosen.examples, quiet=quiet)
     f1, ok = answer_f1(scored)
     fails = [not good or score < FAIL_F1 for score, good in zip(f1, ok, strict=True)]
     groups = [ex.paragraph for _, ex in scored]
@@ -192,7 +217,7 @@ def _score_readings(
     if verifier:
         try:
             fitted, values[AbstainScore.VERIFIER] = fit_answer_verifier(
-                reader, scored, fails, groups, quiet=quiet
+                reader, scored, fails, groups, extra=chosen.extra_features, quiet=quiet
             )
         except ConfigError as exc:  # too few questions or paragraphs to fit and fold it
             skipped = exc.message
@@ -203,20 +228,25 @@ def _score_readings(
 def _head(
     reader: ReaderGenerator,
     adapter_dir: Path,
-    articles: Sequence[Article],
+    chosen: CalibrationSet,
     head_articles: Sequence[Article],
     quiet: bool,
 ) -> tuple[AbstainHead | None, HeadRecord | None]:
     """The abstention head to calibrate with: fitted (and saved) on ``head_articles`` when
     given, else the reader's own, with its record."""
-    overlap = {a.title for a in head_articles} & {a.title for a in articles}
+    if head_articles and not chosen.articles:
+        raise ConfigError(
+            "an abstention head is fitted on SQuAD articles and chosen on held-out ones",
+            "fit it with --data/--article first, then calibrate on your gold questions",
+        )
+    overlap = {a.title for a in head_articles} & set(chosen.names)
     if overlap:
         raise ConfigError(
             f"{', '.join(sorted(overlap))} would both fit the abstention head and calibrate it",
             "fit the head on the training articles and calibrate on held-out ones",
         )
     if head_articles:
-        head, auc = fit_abstain_head(reader, head_articles, articles, quiet=quiet)
+        head, auc = fit_abstain_head(reader, head_articles, chosen.articles, quiet=quiet)
         head.save(adapter_dir)
         return head, HeadRecord(
             head.layer, head.l2, tuple(a.title for a in head_articles), round(auc, 4)
@@ -233,30 +263,25 @@ def _head(
 def calibrate_adapter(
     reader: ReaderGenerator,
     adapter_dir: Path,
-    articles: Sequence[Article],
+    chosen: CalibrationSet,
     *,
     head_articles: Sequence[Article] = (),
     verifier: bool = True,
-    limit: int | None = None,
-    passages: int = 1,
     target: PrecisionTarget | None = None,
     quiet: bool = False,
 ) -> Calibration:
     """Fit the abstention head (when ``head_articles`` are given) and the answer verifier
-    (unless ``verifier`` is False), choose the abstention score and threshold, and save them
-    beside the adapter (``reader_config.json``, the training card). ``reader`` is left as it
-    was: the readings use a copy with the new head. ``passages`` > 1 reads each question
-    among that many paragraphs of its article, as ``ask`` serves them. ``target``: the
+    (unless ``verifier`` is False) on ``chosen``'s readings, choose the abstention score and
+    threshold, and save them beside the adapter (``reader_config.json``, the training card).
+    ``reader`` is left as it was: the readings use a copy with the new head. ``target``: the
     threshold of most coverage that reaches this answered precision instead of the F1 peak
     (which is kept, and the record says so, when no threshold reaches it)."""
-    head, head_record = _head(reader, adapter_dir, articles, head_articles, quiet)
+    head, head_record = _head(reader, adapter_dir, chosen, head_articles, quiet)
     reading = reader.derived(head=head, verifier=None)
-    result = _score_readings(
-        reading, articles, verifier=verifier, limit=limit, passages=passages, quiet=quiet
-    )
-    chosen = max(result.by_score, key=lambda s: result.by_score[s].rank())
-    p, f1, ok = result.values[chosen], result.f1, result.answerable
-    threshold = result.by_score[chosen].threshold
+    result = _score_readings(reading, chosen, verifier=verifier, quiet=quiet)
+    score = max(result.by_score, key=lambda s: result.by_score[s].rank())
+    p, f1, ok = result.values[score], result.f1, result.answerable
+    threshold = result.by_score[score].threshold
     target_record = None if target is None else precision_target(p, f1, ok, target)
     if target_record is not None and target_record.point is not None:
         threshold = target_record.point.threshold
@@ -266,17 +291,18 @@ def calibrate_adapter(
         verifier_record = VerifierRecord(
             tuple(f.value for f in result.verifier.features),
             tuple(round(w, 4) for w in result.verifier.weight),
-            tuple(a.title for a in articles),
+            chosen.names,
         )
     elif result.verifier_skipped is not None:
         verifier_record = VerifierRecord(skipped=result.verifier_skipped)
     calibration = Calibration(
-        score=chosen,
+        score=score,
         point=operating_point(p, f1, ok, threshold),
         scores=result.by_score,
-        articles=tuple(a.title for a in articles),
+        articles=chosen.names,
         questions=len(p),
-        passages=passages,
+        passages=chosen.passages,
+        on=chosen.on,
         curve=tuple(operating_point(p, f1, ok, t / 20) for t in range(21)),
         head=head_record,
         verifier=verifier_record,
@@ -285,6 +311,6 @@ def calibrate_adapter(
             p, f1, ok, None if target is None else target.answerable_share
         ),
     )
-    replace(reader.config, abstain_threshold=threshold, score=chosen).save(adapter_dir)
+    replace(reader.config, abstain_threshold=threshold, score=score).save(adapter_dir)
     write_card(adapter_dir, {"metrics": {"calibration": calibration.to_json()}})
     return calibration

@@ -7,12 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 from ragcore.adapters.reader.decoding import AbstainScore
 
 from ragcore.errors import ConfigError
 from ragcore.selective import CurvePoint
+
+
+class CalibratedOn(StrEnum):
+    """What a calibration read: SQuAD 2.0 articles, or gold questions over a docs index."""
+
+    SQUAD = "squad"
+    DOCS = "docs"
 
 
 @dataclass(frozen=True)
@@ -118,7 +126,7 @@ class Calibration:
     score: AbstainScore  # the score chosen (best ROC AUC for failed answers)
     point: OperatingPoint  # the figures at its threshold
     scores: Mapping[AbstainScore, ScoreFigures]
-    articles: tuple[str, ...]
+    articles: tuple[str, ...]  # the SQuAD articles, or the gold files (``on``)
     questions: int
     curve: tuple[OperatingPoint, ...]  # the chosen score at thresholds 0, 0.05, ..., 1
     head: HeadRecord | None = None
@@ -128,6 +136,7 @@ class Calibration:
     # the chosen score's precision-coverage curve at thresholds 0, 0.05, ..., 1 (questions
     # weighed to the target's answerable share, if it has one)
     precision_curve: tuple[CurvePoint, ...] = ()
+    on: CalibratedOn = CalibratedOn.SQUAD
 
     def to_json(self) -> dict[str, Any]:
         record: dict[str, Any] = {}
@@ -156,6 +165,7 @@ class Calibration:
                 "abstain_threshold": point.pop("threshold"),
                 "score": self.score.value,
                 "scores": {s.value: asdict(f) for s, f in self.scores.items()},
+                "calibrated_on": self.on.value,
                 "articles": list(self.articles),
                 "questions": self.questions,
                 "passages": self.passages,

@@ -137,3 +137,19 @@ def _answerable(
     n, answer = found[0]
     example = ReaderExample(q.id, q.question, tuple(shown), answer, n + 1, q.answers)
     return example, placed
+
+
+def served_examples(
+    index: Index, questions: Sequence[GoldQuestion], *, passages: int = 3, name: str = ""
+) -> tuple[ReaderExample, ...]:
+    """Each question with the passages ``ask`` retrieves for it, as they are (no gold chunk
+    placed, nothing left out): what a calibration on docs reads. ``golds`` are its answers and
+    ``paragraph`` groups it by page for out-of-fold folds (``name``, then its source page, or
+    its id when it names none)."""
+    out = []
+    for q in questions:
+        hits = index.search(q.question, k=passages, mode=ASK_MODE).hits
+        shown = tuple(_pair(h.chunk) for h in hits)
+        group = f"{name}:{q.source or q.id}"
+        out.append(ReaderExample(q.id, q.question, shown, None, None, q.answers, group))
+    return tuple(out)

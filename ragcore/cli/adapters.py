@@ -11,16 +11,24 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from ragcore.adapters.training.distill import Unverified
-from ragcore.cli.adapters_docs import add_train_docs, cmd_train_docs
+from ragcore.cli.adapters_docs import (
+    DOCS_TARGET_PRECISION,
+    add_docs_calibration_arguments,
+    add_train_docs,
+    cmd_train_docs,
+    docs_calibration_set,
+)
 from ragcore.cli.options import out
 from ragcore.errors import ConfigError
 
 if TYPE_CHECKING:
+    from ragcore.adapters.training.calibration import CalibrationSet
     from ragcore.adapters.training.calibration_record import (
         Calibration,
         PrecisionTarget,
         TargetRecord,
     )
+    from ragcore.evals.data.squad import Article
 
 
 def _base(args: argparse.Namespace) -> tuple[Path, str]:
@@ -102,17 +110,22 @@ def _add_train(asub: Any) -> None:
 
 
 def _add_calibrate(asub: Any) -> None:
-    c = asub.add_parser("calibrate", help="choose the abstention threshold on held-out articles")
+    c = asub.add_parser(
+        "calibrate",
+        help="choose the abstention threshold on held-out SQuAD articles or on gold questions "
+        "over your docs",
+    )
     c.add_argument("adapter", help="adapter name or folder")
-    c.add_argument("--data", type=Path, required=True, help="SQuAD 2.0 JSON")
-    c.add_argument("--article", action="append", required=True, metavar="TITLE", dest="articles")
-    c.add_argument("--limit", type=int, help="calibrate on the first N questions")
+    c.add_argument("--data", type=Path, help="SQuAD 2.0 JSON (with --article)")
+    c.add_argument("--article", action="append", default=[], metavar="TITLE", dest="articles")
+    add_docs_calibration_arguments(c)
+    c.add_argument("--limit", type=int, help="calibrate on the first N SQuAD questions")
     c.add_argument(
         "--passages",
         type=int,
-        default=1,
-        help="passages per prompt: the question's own paragraph among the article's nearest "
-        "others, as ask serves them (default 1: its own paragraph alone)",
+        help="passages per prompt: with --article, the question's own paragraph among the "
+        "article's nearest others, as ask serves them (default 1: its own paragraph alone); "
+        "with --gold, the passages ask retrieves (default 3, as ask)",
     )
     c.add_argument(
         "--head-article",
@@ -192,27 +205,24 @@ def _calibrate(
 ) -> Calibration:
     from ragcore.adapters.reader.registry import AdapterRegistry, resolve
     from ragcore.adapters.training.calibration import calibrate_adapter
-    from ragcore.evals.data.squad import load_squad, split_articles
 
-    target = _precision_target(args)
+    gold = getattr(args, "gold", None)
+    target = _precision_target(args, DOCS_TARGET_PRECISION if gold else None)
     info = resolve(adapter)
-    articles = load_squad(args.data)
-    _, held = split_articles(articles, titles)
-    _, head_articles = split_articles(articles, head_titles)
+    chosen, head_articles = _calibration_set(args, titles, head_titles)
     base_dir, base_name = _base(args)
     registry = AdapterRegistry(base_dir, base_name)
     reader = registry.reader(registry.load(info))
     record = calibrate_adapter(
         reader,
         info.path,
-        held,
+        chosen,
         head_articles=head_articles,
         verifier=getattr(args, "verifier", True),
-        limit=getattr(args, "limit", None),
-        passages=getattr(args, "passages", 1),
         target=target,
         quiet=args.quiet,
     )
+    titles = list(chosen.names)
     table = Table(title=f"abstention calibrated on {', '.join(titles)}")
     for col in ("questions", "score", "threshold", "F1", "NoAns acc"):
         table.add_column(col)
@@ -230,10 +240,40 @@ def _calibrate(
     return record
 
 
-def _precision_target(args: argparse.Namespace) -> PrecisionTarget | None:
+def _calibration_set(
+    args: argparse.Namespace, titles: list[str], head_titles: list[str]
+) -> tuple[CalibrationSet, list[Article]]:
+    """What to calibrate on (SQuAD articles, or gold questions over docs indexes) and the
+    articles to fit an abstention head on."""
+    from ragcore.adapters.training.calibration import squad_set
+    from ragcore.evals.data.squad import load_squad, split_articles
+
+    gold = getattr(args, "gold", None)
+    if gold and (titles or head_titles):
+        raise ConfigError(
+            "--gold calibrates on your docs; --article and --head-article on SQuAD",
+            "run one calibration at a time (fit the head first, then --gold)",
+        )
+    if gold:
+        return docs_calibration_set(gold, args.index, args.passages or 3, args.quiet), []
+    if args.data is None or not titles:
+        raise ConfigError(
+            "nothing to calibrate on",
+            "pass --data SQuAD.json --article TITLE, or --gold QUESTIONS --index DIR",
+        )
+    articles = load_squad(args.data)
+    _, held = split_articles(articles, titles)
+    _, head_articles = split_articles(articles, head_titles)
+    passages = getattr(args, "passages", None) or 1
+    return squad_set(held, passages=passages, limit=getattr(args, "limit", None)), head_articles
+
+
+def _precision_target(
+    args: argparse.Namespace, default: float | None = None
+) -> PrecisionTarget | None:
     from ragcore.adapters.training.calibration_record import PrecisionTarget
 
-    precision = getattr(args, "target_precision", None)
+    precision = getattr(args, "target_precision", None) or default
     share = getattr(args, "answerable_share", None)
     if precision is None:
         if share is not None:

@@ -1,4 +1,5 @@
-"""``ragcore adapters train-docs``: continue a reader's training on gold questions over docs."""
+"""``ragcore adapters train-docs``: continue a reader's training on gold questions over docs;
+and ``adapters calibrate --gold --index``: calibrate its abstention on such questions."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from ragcore.cli.options import out
 from ragcore.errors import ConfigError
 
 DEFAULT_START = "squad2-reader"
+# calibrating on docs aims at answers right this share of the time (issue 17's deployment bar)
+DOCS_TARGET_PRECISION = 0.9
 # what the continued adapter keeps from its start until `adapters calibrate` refits it
 CARRIED = ("reader_config.json", "abstain_head.safetensors", "abstain_verifier.json")
 
@@ -64,19 +67,63 @@ def add_train_docs(asub: Any, add_lora_arguments: Any) -> None:
     t.add_argument("--quiet", "-q", action="store_true")
 
 
+def add_docs_calibration_arguments(c: Any) -> None:
+    c.add_argument(
+        "--gold",
+        action="append",
+        type=Path,
+        metavar="QUESTIONS",
+        help="calibrate on these gold questions (eval diagnose's JSON lines) asked of the --index "
+        "of the same position as ask asks them (repeat both, in pairs); the threshold aims at "
+        f"--target-precision (default {DOCS_TARGET_PRECISION})",
+    )
+    c.add_argument("--index", action="append", type=Path, metavar="DIR")
+
+
+def _pairs(gold: list[Path], indexes: list[Path] | None, flag: str) -> list[tuple[Path, Path]]:
+    indexes = indexes or []
+    if len(gold) != len(indexes):
+        raise ConfigError(
+            f"{len(gold)} {flag} for {len(indexes)} --index",
+            f"pass one --index per {flag} file, in the same order",
+        )
+    return list(zip(gold, indexes, strict=True))
+
+
+def docs_calibration_set(
+    gold: list[Path], indexes: list[Path] | None, passages: int, quiet: bool
+) -> Any:
+    """The calibration set of each gold file's questions over its index, as ask retrieves."""
+    from ragcore.adapters.reader.verifier import VerifierFeature
+    from ragcore.adapters.training.calibration import CalibrationSet
+    from ragcore.adapters.training.calibration_record import CalibratedOn
+    from ragcore.adapters.training.docs_recipe import served_examples
+    from ragcore.evals.data.gold import load_gold
+    from ragcore.index import Index
+
+    examples: list[Any] = []
+    for path, index_dir in _pairs(gold, indexes, "--gold"):
+        with Index.open(index_dir) as index:
+            examples.extend(
+                served_examples(index, load_gold(path), passages=passages, name=path.stem)
+            )
+    return CalibrationSet(
+        tuple(examples),
+        tuple(p.stem for p in gold),
+        passages,
+        CalibratedOn.DOCS,
+        extra_features=(VerifierFeature.PASSAGE_RELEVANCE,),
+    )
+
+
 def _docs_examples(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
     from ragcore.adapters.training.docs_recipe import DocsRecipe, docs_examples
     from ragcore.evals.data.gold import load_gold
     from ragcore.index import Index
 
-    if len(args.questions) != len(args.index):
-        raise ConfigError(
-            f"{len(args.questions)} --questions for {len(args.index)} --index",
-            "pass one --index per --questions file, in the same order",
-        )
     recipe = DocsRecipe(leave_out_rate=args.leave_out_rate, seed=args.seed)
     examples, sets = [], []
-    for gold, index_dir in zip(args.questions, args.index, strict=True):
+    for gold, index_dir in _pairs(args.questions, args.index, "--questions"):
         questions = load_gold(gold)
         with Index.open(index_dir) as index:
             built = docs_examples(index, questions, recipe)

@@ -1,4 +1,8 @@
-"""Calibrating a reader's abstention on held-out articles.
+"""Calibrating a reader's abstention on held-out articles, or on gold questions over docs.
+
+A ``CalibrationSet`` is what is read: SQuAD 2.0 articles (``squad_set``), or gold questions
+asked of a docs index as ``ask`` asks them (``docs_recipe.served_examples``), where the
+verifier also weighs the cross-encoder's relevance of the cited passage.
 
 Optionally an abstention head is fitted first (``adapters.abstain_head``: a probe per hidden
 layer on the training articles, the layer chosen by ROC AUC on the held-out ones). Every

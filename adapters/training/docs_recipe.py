@@ -18,7 +18,7 @@ Answers must be exact substrings of a passage, because the reader copies spans v
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ragcore.adapters.training.raft import ReaderExample
@@ -27,6 +27,7 @@ from ragcore.evals.data.gold import GoldQuestion
 from ragcore.answer_match import contains_span
 from ragcore.errors import ConfigError
 from ragcore.index import Index
+from ragcore.progress import Progress
 from ragcore.types import Chunk, Hit
 
 ASK_MODE = "hybrid+rerank"  # AskConfig's default retrieval mode
@@ -77,15 +78,32 @@ def _verbatim(text: str, golds: Sequence[str]) -> str | None:
 
 
 def docs_examples(
-    index: Index, questions: Sequence[GoldQuestion], recipe: DocsRecipe | None = None
+    index: Index,
+    questions: Sequence[GoldQuestion],
+    recipe: DocsRecipe | None = None,
+    *,
+    quiet: bool = True,
 ) -> DocsExamples:
     """Training examples for ``questions`` over ``index`` (see the module's docstring)."""
-    recipe = recipe or DocsRecipe()
+    with Progress(quiet) as progress:
+        task = progress.task("building examples", total=len(questions))
+        return _docs_examples(
+            index, questions, recipe or DocsRecipe(), lambda: progress.advance(task)
+        )
+
+
+def _docs_examples(
+    index: Index,
+    questions: Sequence[GoldQuestion],
+    recipe: DocsRecipe,
+    advance: Callable[[], None],
+) -> DocsExamples:
     rng = random.Random(recipe.seed)
     chunks = list(index.chunks())
     examples: list[ReaderExample] = []
     counts = dict.fromkeys(RecipeCounts.__dataclass_fields__, 0)
     for q in questions:
+        advance()
         hits = list(index.search(q.question, k=recipe.pool, mode=ASK_MODE).hits)
         if not q.answerable:
             shown = tuple(_pair(h.chunk) for h in hits[: recipe.passages])
@@ -140,16 +158,24 @@ def _answerable(
 
 
 def served_examples(
-    index: Index, questions: Sequence[GoldQuestion], *, passages: int = 3, name: str = ""
+    index: Index,
+    questions: Sequence[GoldQuestion],
+    *,
+    passages: int = 3,
+    name: str = "",
+    quiet: bool = True,
 ) -> tuple[ReaderExample, ...]:
     """Each question with the passages ``ask`` retrieves for it, as they are (no gold chunk
     placed, nothing left out): what a calibration on docs reads. ``golds`` are its answers and
     ``paragraph`` groups it by page for out-of-fold folds (``name``, then its source page, or
     its id when it names none)."""
     out = []
-    for q in questions:
-        hits = index.search(q.question, k=passages, mode=ASK_MODE).hits
-        shown = tuple(_pair(h.chunk) for h in hits)
-        group = f"{name}:{q.source or q.id}"
-        out.append(ReaderExample(q.id, q.question, shown, None, None, q.answers, group))
+    with Progress(quiet) as progress:
+        task = progress.task(f"retrieving {name}".strip(), total=len(questions))
+        for q in questions:
+            hits = index.search(q.question, k=passages, mode=ASK_MODE).hits
+            shown = tuple(_pair(h.chunk) for h in hits)
+            group = f"{name}:{q.source or q.id}"
+            out.append(ReaderExample(q.id, q.question, shown, None, None, q.answers, group))
+            progress.advance(task)
     return tuple(out)

@@ -105,7 +105,9 @@ def docs_calibration_set(
     for path, index_dir in _pairs(gold, indexes, "--gold"):
         with Index.open(index_dir) as index:
             examples.extend(
-                served_examples(index, load_gold(path), passages=passages, name=path.stem)
+                served_examples(
+                    index, load_gold(path), passages=passages, name=path.stem, quiet=quiet
+                )
             )
     return CalibrationSet(
         tuple(examples),
@@ -126,7 +128,7 @@ def _docs_examples(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]
     for gold, index_dir in _pairs(args.questions, args.index, "--questions"):
         questions = load_gold(gold)
         with Index.open(index_dir) as index:
-            built = docs_examples(index, questions, recipe)
+            built = docs_examples(index, questions, recipe, quiet=args.quiet)
         examples.extend(built.examples)
         sets.append({"questions": str(gold), "index": str(index_dir), **vars(built.counts)})
     return examples, {"kind": "docs", "leave_out_rate": recipe.leave_out_rate, "sets": sets}

@@ -16,6 +16,7 @@ of a sample to a population with other class shares.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ from ragcore.errors import ConfigError
 
 #: (abstention score or None when there is no draft, draft right, answerable), per question
 ScoredDraft = tuple[float | None, bool, bool]
+#: one-sided 95% normal quantile: the confidence of a precision's lower bound
+Z_95 = 1.6449
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,23 @@ class CurvePoint:
     precision: float | None
     answerable_correct: float | None
     unanswerable_abstained: float | None
+    answered: int = 0  # questions answered (unweighted): the evidence behind ``precision``
+
+    @property
+    def precision_lower(self) -> float | None:
+        """The 95% lower confidence bound of ``precision`` over the ``answered`` questions."""
+        return None if self.precision is None else wilson_lower(self.precision, self.answered)
+
+
+def wilson_lower(share: float, n: int, z: float = Z_95) -> float:
+    """Lower end of the Wilson score interval for a share observed over ``n`` trials (Wilson,
+    "Probable inference, the law of succession, and statistical inference", JASA 1927); 0
+    with no trials."""
+    if n <= 0:
+        return 0.0
+    centre = share + z * z / (2 * n)
+    spread = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
 
 
 def _weights(points: Sequence[ScoredDraft], answerable_share: float | None) -> list[float]:
@@ -85,13 +105,32 @@ def precision_coverage(
                 sum(w for ok, _, w in answered if ok) / mass if answered else None,
                 sum(ok and a for ok, a, _ in answered) / n_ans if n_ans else None,
                 1 - sum(not a for _, a, _ in answered) / n_un if n_un else None,
+                len(answered),
             )
         )
     return curve
 
 
-def operating_point(curve: Sequence[CurvePoint], target_precision: float) -> CurvePoint | None:
+def operating_point(
+    curve: Sequence[CurvePoint], target_precision: float, *, bounded: bool = False
+) -> CurvePoint | None:
     """The curve's point of most coverage whose answered precision is at least the target
-    (a share in [0, 1]); None when no threshold reaches it."""
-    ok = [p for p in curve if p.precision is not None and p.precision >= target_precision]
+    (a share in [0, 1]); None when no threshold reaches it. ``bounded``: its 95% lower
+    confidence bound must reach the target, as when a threshold is chosen for other
+    questions (a precision of 1 on a single answer is no evidence; Geifman and El-Yaniv
+    bound the risk of a selective classifier the same way)."""
+    ok = [
+        p
+        for p in curve
+        if p.precision is not None
+        and (p.precision_lower if bounded else p.precision) >= target_precision
+    ]
     return max(ok, key=lambda p: (p.coverage, -p.threshold), default=None)
+
+
+def best_supported(curve: Sequence[CurvePoint]) -> CurvePoint | None:
+    """The point whose precision has the highest 95% lower confidence bound (on ties, the
+    least coverage): the closest to a target no threshold reaches that the evidence
+    supports; None when no answer is right at any threshold."""
+    scored = [p for p in curve if p.precision_lower]
+    return max(scored, key=lambda p: (p.precision_lower or 0.0, -p.coverage), default=None)

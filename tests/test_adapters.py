@@ -409,18 +409,26 @@ def test_a_precision_target_chooses_the_threshold_by_hand() -> None:
     from ragcore.adapters.training.calibration_record import PrecisionTarget
     from ragcore.adapters.training.thresholds import precision_curve, precision_target
 
-    # two answerable questions (the first answered right), two unanswerable
+    # two answerable questions (the first answered right), two unanswerable, 30 of each
     scores, f1, ok = [0.1, 0.2, 0.3, 0.4], [1.0, 0.0, 0.2, 0.0], [True, False, True, False]
-    # as sampled: answering below 0.2 gives 1 of 1 right, below 0.3 1 of 2
-    plain = precision_target(scores, f1, ok, PrecisionTarget(0.75))
+    scores30, f1_30, ok30 = scores * 30, f1 * 30, ok * 30
+    # as sampled: answering below 0.2 gives 30 of 30 right (lower bound 0.917), below 0.3
+    # 30 of 60
+    plain = precision_target(scores30, f1_30, ok30, PrecisionTarget(0.7))
     assert plain.point is not None and plain.point.threshold == 0.2
     assert plain.point.coverage == pytest.approx(0.25) and plain.point.precision == 1.0
-    # at 80% answerable the unanswerable answer weighs 0.1 against the right one's 0.4:
-    # below 0.3 answers are right 0.8 of the time, so 0.3 reaches 75% with more coverage
-    weighted = precision_target(scores, f1, ok, PrecisionTarget(0.75, 0.8))
+    assert plain.point.answered == 30
+    # at 80% answerable an unanswerable answer weighs a quarter of an answerable one: below
+    # 0.3 answers are right 0.8 of the time (lower bound 0.703 over 60), so 0.3 reaches 70%
+    # with more coverage
+    weighted = precision_target(scores30, f1_30, ok30, PrecisionTarget(0.7, 0.8))
     assert weighted.point is not None and weighted.point.threshold == 0.3
     assert weighted.point.precision == pytest.approx(0.8)
     assert weighted.point.coverage == pytest.approx(0.5)
+    # one of each: 1 of 1 right is no evidence for 70%; the most supported point instead
+    few = precision_target(scores, f1, ok, PrecisionTarget(0.7))
+    assert few.point is None and few.closest is not None and few.closest.threshold == 0.2
+    assert few.chosen == few.closest and few.to_json()["closest"]["answered"] == 1
     # the card's curve at 0, 0.05, ..., 1: at 0.25 the questions scored 0.1 and 0.2 answered
     curve = precision_curve(scores, f1, ok, 0.8)
     assert len(curve) == 21 and curve[0].coverage == 0.0 and curve[0].precision is None
@@ -434,6 +442,7 @@ def test_a_precision_target_chooses_the_threshold_by_hand() -> None:
     # nothing right: no threshold reaches any target, and the record says so
     missed = precision_target([0.1, 0.2], [0.0, 0.0], [True, False], PrecisionTarget(0.5))
     assert missed.point is None and not missed.to_json()["reached"]
+    assert missed.closest is None and missed.chosen is None
     with pytest.raises(ConfigError, match="target precision 0 is not in"):
         PrecisionTarget(0)
     with pytest.raises(ConfigError, match=r"answerable share 1\.0 is not in"):

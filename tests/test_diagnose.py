@@ -25,7 +25,7 @@ from ragcore import Index
 from ragcore.ask import answer_passages, ask
 from ragcore.errors import ConfigError, SourceError
 from ragcore.protocols import Generator, Reply
-from ragcore.selective import operating_point, precision_coverage
+from ragcore.selective import best_supported, operating_point, precision_coverage, wilson_lower
 from ragcore.types import Prompt
 
 
@@ -78,6 +78,35 @@ def test_precision_coverage_by_hand() -> None:
     assert operating_point(curve, 0.9).threshold == 0.3
     assert operating_point(curve, 0.6).threshold == 1.8
     assert operating_point(curve[:1], 0.5) is None
+
+
+def test_a_bounded_target_needs_evidence_by_hand() -> None:
+    # Wilson lower bounds at z = 1.6449 (z^2 = 2.70570), by hand:
+    # 1 of 1: (1 + 1.35285 - 1.6449 * sqrt(2.70570 / 4)) / 3.70570 = 0.26985
+    # 3 of 5: (0.6 + 0.27057 - 1.6449 * sqrt(0.048 + 0.027057)) / 1.54114 = 0.27248
+    assert wilson_lower(1.0, 1) == pytest.approx(0.26985, abs=1e-4)
+    assert wilson_lower(0.6, 5) == pytest.approx(0.27248, abs=1e-4)
+    assert wilson_lower(0.5, 0) == 0.0
+    assert wilson_lower(0.9, 10_000) == pytest.approx(0.9 - 1.6449 * 0.003, abs=5e-4)
+    points = [
+        (0.1, True, True),
+        (0.3, False, True),
+        (0.3, True, True),
+        (0.6, False, False),
+        (None, False, True),
+        (0.8, True, True),
+    ]
+    curve = precision_coverage(points)
+    assert [p.answered for p in curve] == [0, 1, 3, 4, 5]
+    assert curve[0].precision_lower is None
+    # one right answer reaches 90% as observed, not with 95% confidence
+    assert operating_point(curve, 0.9).threshold == 0.3
+    assert operating_point(curve, 0.9, bounded=True) is None
+    assert operating_point(curve, 0.25, bounded=True).threshold == 1.8
+    # the most supported point: 3 of 5 (bound 0.272) over 1 of 1 (0.270) and 2 of 3 (0.254)
+    closest = best_supported(curve)
+    assert closest is not None and closest.threshold == 1.8
+    assert best_supported(curve[:1]) is None
 
 
 def test_precision_coverage_at_an_answerable_share_by_hand() -> None:

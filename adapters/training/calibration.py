@@ -287,8 +287,8 @@ def calibrate_adapter(
     p, f1, ok = result.values[score], result.f1, result.answerable
     threshold = result.by_score[score].threshold
     target_record = None if target is None else precision_target(p, f1, ok, target)
-    if target_record is not None and target_record.point is not None:
-        threshold = target_record.point.threshold
+    if target_record is not None and (chosen_point := target_record.chosen) is not None:
+        threshold = chosen_point.threshold
     verifier_record = None
     if result.verifier is not None:
         result.verifier.save(adapter_dir)

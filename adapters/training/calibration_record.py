@@ -102,15 +102,23 @@ class PrecisionTarget:
 
 @dataclass(frozen=True)
 class TargetRecord:
-    """What a precision target chose: the curve's point of most coverage that reaches it, or
-    None when none does (the F1 peak's threshold is kept)."""
+    """What a precision target chose: the curve's point of most coverage whose precision's
+    95% lower confidence bound reaches it, or None when none does; then ``closest``, the
+    point of highest lower bound, gives the threshold (None when nothing was answered: the F1
+    peak's threshold is kept)."""
 
     target: PrecisionTarget
     point: CurvePoint | None
+    closest: CurvePoint | None = None
 
     @property
     def reached(self) -> bool:
         return self.point is not None
+
+    @property
+    def chosen(self) -> CurvePoint | None:
+        """The point whose threshold is used: the target's, else the closest."""
+        return self.point if self.point is not None else self.closest
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -118,6 +126,7 @@ class TargetRecord:
             "answerable_share": self.target.answerable_share,
             "reached": self.reached,
             "point": None if self.point is None else asdict(self.point),
+            "closest": None if self.closest is None else asdict(self.closest),
         }
 
 

@@ -20,7 +20,7 @@ from ragcore.adapters.training.calibration_record import (
 )
 
 from ragcore.errors import ConfigError
-from ragcore.selective import CurvePoint, precision_coverage
+from ragcore.selective import CurvePoint, best_supported, precision_coverage
 from ragcore.selective import operating_point as precision_point
 
 DEFAULT_GRID = tuple(i / 100 for i in range(1, 100))
@@ -174,12 +174,17 @@ def precision_target(
 ) -> TargetRecord:
     """The threshold of most coverage whose answered precision (answers at F1 >= ``FAIL_F1``
     count as right) reaches ``target.precision`` with questions weighed to
-    ``target.answerable_share``; the record's point is None when no threshold does."""
+    ``target.answerable_share``, by its 95% lower confidence bound; the record's point is
+    None when no threshold does, and its ``closest`` the point of highest lower bound."""
     curve = precision_coverage(_points(scores, answer_f1, answerable), target.answerable_share)
-    point = precision_point(curve, target.precision)
-    if point is not None:  # past the highest score means answering all: threshold 1
-        point = replace(point, threshold=min(point.threshold, 1.0))
-    return TargetRecord(target, point)
+    point = precision_point(curve, target.precision, bounded=True)
+    closest = None if point is not None else best_supported(curve)
+    return TargetRecord(target, _clipped(point), _clipped(closest))
+
+
+def _clipped(point: CurvePoint | None) -> CurvePoint | None:
+    """Past the highest score means answering all: threshold 1."""
+    return None if point is None else replace(point, threshold=min(point.threshold, 1.0))
 
 
 def _at(curve: Sequence[CurvePoint], t: float) -> CurvePoint:

@@ -52,16 +52,19 @@ def test_an_answer_is_right_at_token_f1_one_half() -> None:
     assert not is_correct(None, ["9001"]) and not is_correct("9001", [])
 
 
+# (score, draft right, answerable): four answerable, one not, one without a draft
+HAND_POINTS = [
+    (0.1, True, True),
+    (0.3, False, True),
+    (0.3, True, True),
+    (0.6, False, False),
+    (None, False, True),
+    (0.8, True, True),
+]
+
+
 def test_precision_coverage_by_hand() -> None:
-    # (score, draft right, answerable): four answerable, one not, one without a draft
-    points = [
-        (0.1, True, True),
-        (0.3, False, True),
-        (0.3, True, True),
-        (0.6, False, False),
-        (None, False, True),
-        (0.8, True, True),
-    ]
+    points = HAND_POINTS
     curve = precision_coverage(points)
     assert [p.threshold for p in curve] == [0.1, 0.3, 0.6, 0.8, 1.8]
     # below 0.1: nothing answered; below 0.3: one answer (right)
@@ -88,15 +91,7 @@ def test_a_bounded_target_needs_evidence_by_hand() -> None:
     assert wilson_lower(0.6, 5) == pytest.approx(0.27248, abs=1e-4)
     assert wilson_lower(0.5, 0) == 0.0
     assert wilson_lower(0.9, 10_000) == pytest.approx(0.9 - 1.6449 * 0.003, abs=5e-4)
-    points = [
-        (0.1, True, True),
-        (0.3, False, True),
-        (0.3, True, True),
-        (0.6, False, False),
-        (None, False, True),
-        (0.8, True, True),
-    ]
-    curve = precision_coverage(points)
+    curve = precision_coverage(HAND_POINTS)
     assert [p.answered for p in curve] == [0, 1, 3, 4, 5]
     assert curve[0].precision_lower is None
     # one right answer reaches 90% as observed, not with 95% confidence

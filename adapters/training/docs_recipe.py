@@ -25,12 +25,11 @@ from ragcore.adapters.training.raft import ReaderExample
 from ragcore.evals.data.gold import GoldQuestion
 
 from ragcore.answer_match import contains_span
+from ragcore.ask import AskConfig, retrieve
 from ragcore.errors import ConfigError
 from ragcore.index import Index
 from ragcore.progress import Progress
 from ragcore.types import Chunk, Hit
-
-ASK_MODE = "hybrid+rerank"  # AskConfig's default retrieval mode
 
 
 @dataclass(frozen=True)
@@ -104,7 +103,7 @@ def _docs_examples(
     counts = dict.fromkeys(RecipeCounts.__dataclass_fields__, 0)
     for q in questions:
         advance()
-        hits = list(index.search(q.question, k=recipe.pool, mode=ASK_MODE).hits)
+        hits = list(retrieve(index, q.question, AskConfig(passages=recipe.pool)).hits)
         if not q.answerable:
             shown = tuple(_pair(h.chunk) for h in hits[: recipe.passages])
             examples.append(ReaderExample(q.id, q.question, shown, None, None))
@@ -173,7 +172,7 @@ def served_examples(
     with Progress(quiet) as progress:
         task = progress.task(f"retrieving {name}".strip(), total=len(questions))
         for q in questions:
-            hits = index.search(q.question, k=passages, mode=ASK_MODE).hits
+            hits = retrieve(index, q.question, AskConfig(passages=passages)).hits
             shown = tuple(_pair(h.chunk) for h in hits)
             group = f"{name}:{q.source or q.id}"
             out.append(ReaderExample(q.id, q.question, shown, None, None, q.answers, group))

@@ -290,27 +290,21 @@ def _print_target(record: TargetRecord) -> None:
     share = (
         "" if target.answerable_share is None else f" at {target.answerable_share:.0%} answerable"
     )
-    point = record.point
-    if point is None and record.closest is None:
+    aim = f"{target.precision:.0%} answered precision{share}"
+    point = record.chosen
+    if point is None or point.precision is None:
         out.print(
-            f"no threshold reaches {target.precision:.0%} answered precision{share}: "
-            "kept the F1 peak's threshold (the card records the curve)"
+            f"no threshold reaches {aim}: kept the F1 peak's threshold (the card records the curve)"
         )
         return
-    if point is None:
-        closest = record.closest
-        assert closest is not None and closest.precision is not None
-        out.print(
-            f"no threshold reaches {target.precision:.0%} answered precision{share} with 95% "
-            f"confidence: threshold {closest.threshold:.2f}, the most supported, answers "
-            f"{closest.coverage:.0%} of questions, {closest.precision:.0%} of them right "
-            f"(at least {closest.precision_lower:.0%})"
-        )
-        return
-    assert point.precision is not None
+    chosen = (
+        f"threshold {point.threshold:.2f} for {aim}:"
+        if record.reached
+        else f"no threshold reaches {aim} with 95% confidence: threshold "
+        f"{point.threshold:.2f}, the most supported,"
+    )
     out.print(
-        f"threshold {point.threshold:.2f} for {target.precision:.0%} answered precision{share}: "
-        f"answers {point.coverage:.0%} of questions, {point.precision:.0%} of them right "
+        f"{chosen} answers {point.coverage:.0%} of questions, {point.precision:.0%} of them right "
         f"(at least {point.precision_lower:.0%}, 95% confidence)"
     )
 

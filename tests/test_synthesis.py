@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from ragcore.evals.data.beir import BeirDataset
-from ragcore.evals.synthesis import (
+from ragcore.evals.data.synthesis import (
     PromptedQuestionGenerator,
     QAPair,
     QuestionGenerator,

@@ -441,7 +441,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
         if args.questions:
             questions = read_questions(args.questions)
         else:
-            from ragcore.evals.synthesis import TemplateQuestionGenerator, synthesize
+            from ragcore.evals.data.synthesis import TemplateQuestionGenerator, synthesize
 
             pairs = synthesize(
                 index.chunks(), TemplateQuestionGenerator(), args.synthesize, seed=args.seed

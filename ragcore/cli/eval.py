@@ -148,7 +148,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _synthesize(args: argparse.Namespace) -> int:
     from ragcore import Index
-    from ragcore.evals.synthesis import synthesize, write_testset
+    from ragcore.evals.data.synthesis import synthesize, write_testset
     from ragcore.plugins import PluginGroup, load
 
     if args.n < 1:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,22 @@ def test_batched_loss_equals_each_example_alone(base: Path, squad_file: Path) ->
             float(_batch_loss(torch, model, [e], tokenizer.pad_token_id, "cpu")) for e in encoded
         ]
     assert together.tolist() == pytest.approx(alone, abs=1e-5)
+
+
+def test_a_time_budget_stops_training_after_the_warm_up(
+    base: Path, squad_file: Path, tmp_path
+) -> None:
+    examples = gold_examples(load_squad(squad_file))
+    config = TrainConfig(rank=4, alpha=8, epochs=2, grad_accum=1, warmup_steps=2)
+    full = train_adapter(base, "tiny-base", examples, tmp_path / "full", config, quiet=True)
+    assert full.examples_seen == 2 * 7 and full.steps == 14
+    budget = replace(config, max_seconds=1e-6)  # spent by the first step
+    result = train_adapter(base, "tiny-base", examples, tmp_path / "cut", budget, quiet=True)
+    assert (result.examples_seen, result.steps) == (2, 2)  # the warm-up, then no time left
+    card = json.loads((tmp_path / "cut" / "training_card.json").read_text())
+    assert card["training"]["examples_trained_on"] == 2 and card["training"]["examples"] == 7
+    with pytest.raises(ConfigError, match="max_seconds"):
+        TrainConfig(max_seconds=0)
 
 
 def test_batched_training_takes_one_step_per_batch(base: Path, squad_file: Path, tmp_path) -> None:

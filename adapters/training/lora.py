@@ -47,7 +47,10 @@ class TrainConfig:
     ``max_examples`` is the small-subset mode: train on the first N shuffled examples (CPU
     steps take about a second each at 250 prompt tokens on 2 cores). ``batch_size`` examples
     go through the model at once (left-padded); an optimizer step sees
-    ``batch_size * grad_accum`` examples. Batches pay off on a GPU; on CPU keep 1."""
+    ``batch_size * grad_accum`` examples. Batches pay off on a GPU; on CPU keep 1.
+    ``max_seconds`` budgets the optimisation: after the warm-up steps the examples that fit the
+    budget at the rate measured so far are planned, and the learning rate decays to zero over
+    them (``TrainResult.examples_seen`` says how many were trained on)."""
 
     rank: int = 8
     alpha: int = 16
@@ -62,6 +65,7 @@ class TrainConfig:
     max_prompt_tokens: int = 1024
     seed: int = 0
     save_dtype: SaveDtype = SaveDtype.FLOAT16
+    max_seconds: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "target_modules", tuple(self.target_modules))
@@ -73,6 +77,8 @@ class TrainConfig:
             raise ConfigError("learning_rate must be in (0, 1), dropout in [0, 1)", "e.g. 3e-4")
         if self.max_examples is not None and self.max_examples < 1:
             raise ConfigError("max_examples must be >= 1", "drop --max-examples to use all")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ConfigError(f"max_seconds={self.max_seconds}", "give a positive time budget")
         try:
             object.__setattr__(self, "save_dtype", SaveDtype(self.save_dtype))
         except ValueError:
@@ -87,6 +93,7 @@ class TrainResult:
     skipped: int
     seconds: float
     losses: tuple[float, ...] = field(repr=False)  # mean loss per optimizer step
+    examples_seen: int = 0  # examples trained on, over all epochs (a budget may stop early)
 
 
 def encode(tokenizer: Any, example: ReaderExample) -> tuple[list[int], list[int]]:
@@ -182,10 +189,10 @@ def _train(
     model = _lora_model(torch, base_dir, config, device, start)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     started = time.perf_counter()
-    losses = _optimise(torch, model, kept, pad, rng, config, device, quiet, on_step)
+    losses, seen = _optimise(torch, model, kept, pad, rng, config, device, quiet, on_step)
     seconds = time.perf_counter() - started
     _save(torch, model, out, config, base_name)
-    result = TrainResult(out, len(losses), len(kept), skipped, seconds, tuple(losses))
+    result = TrainResult(out, len(losses), len(kept), skipped, seconds, tuple(losses), seen)
     abstain = _abstain_ids(tokenizer)
     write_card(
         out,
@@ -196,6 +203,7 @@ def _train(
             "hyperparameters": asdict(config),
             "training": {
                 "examples": len(kept),
+                "examples_trained_on": seen,
                 "skipped_too_long": skipped,
                 "abstain_targets": sum(1 for _, reply in kept if reply == abstain),
                 "optimizer_steps": len(losses),
@@ -255,24 +263,19 @@ def _optimise(
     device: str,
     quiet: bool,
     on_step: Callable[[int, float], None] | None,
-) -> list[float]:
+) -> tuple[list[float], int]:
     """AdamW over the LoRA weights for ``config.epochs`` (clipped gradients, linear warm-up
-    then linear decay to zero); the mean reply-token loss of each optimizer step."""
+    then linear decay to zero): the mean reply-token loss of each optimizer step, and the
+    examples trained on (fewer than all when ``config.max_seconds`` runs out)."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
-    batches_per_epoch = math.ceil(len(kept) / config.batch_size)
-    total_steps = math.ceil(batches_per_epoch * config.epochs / config.grad_accum)
-
-    def lr_at(step: int) -> float:
-        if step < config.warmup_steps:
-            return (step + 1) / (config.warmup_steps + 1)
-        return max(0.0, (total_steps - step) / max(1, total_steps - config.warmup_steps))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
+    plan = _Plan(config, math.ceil(len(kept) / config.batch_size) * config.epochs)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, plan.lr_at)
     losses: list[float] = []
     window: list[float] = []
+    seen = done = 0
     with Progress(quiet) as progress:
-        task = progress.task("training adapter", total=len(kept) * config.epochs)
+        task = progress.task("training adapter", total=plan.batches)
         for _ in range(config.epochs):
             order = list(range(len(kept)))
             rng.shuffle(order)
@@ -281,22 +284,54 @@ def _optimise(
                 for b in range(0, len(order), config.batch_size)
             ]
             for i, batch in enumerate(batches, start=1):
+                if done >= plan.batches:
+                    break
                 loss = _batch_loss(torch, model, batch, pad, device)
                 (loss.mean() / config.grad_accum).backward()
                 window.extend(float(x) for x in loss.detach())
-                progress.advance(task, len(batch))
-                if i % config.grad_accum == 0 or i == len(batches):
+                seen, done = seen + len(batch), done + 1
+                progress.advance(task)
+                if i % config.grad_accum == 0 or i == len(batches) or done >= plan.batches:
                     torch.nn.utils.clip_grad_norm_(params, 1.0)
                     optimizer.step()
                     scheduler.step()
                     optimizer.zero_grad(set_to_none=True)
                     losses.append(sum(window) / len(window))
                     window.clear()
+                    if plan.replan(len(losses), done):
+                        progress.update(task, total=plan.batches)
                     progress.update(task, description=f"training adapter (loss {losses[-1]:.3f})")
                     if on_step is not None:
                         on_step(len(losses), losses[-1])
     model.eval()
-    return losses
+    return losses, seen
+
+
+class _Plan:
+    """How many batches the run trains on, and the learning rate's schedule over them: all
+    the epochs' batches, or (with ``max_seconds``) those that fit the budget at the rate
+    measured over the warm-up steps."""
+
+    def __init__(self, config: TrainConfig, batches: int) -> None:
+        self.config, self.batches = config, batches
+        self.started = time.perf_counter()
+
+    def lr_at(self, step: int) -> float:
+        warmup, total = self.config.warmup_steps, math.ceil(self.batches / self.config.grad_accum)
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    def replan(self, steps: int, done: int) -> bool:
+        """After the warm-up (once): fit the batches to the budget; whether that changed."""
+        budget = self.config.max_seconds
+        if budget is None or steps != max(1, self.config.warmup_steps):
+            return False
+        elapsed = time.perf_counter() - self.started
+        fit = done + int((budget - elapsed) * done / elapsed)
+        planned = min(self.batches, max(done, fit))
+        changed, self.batches = planned != self.batches, planned
+        return changed
 
 
 def _save(torch: Any, model: Any, out: Path, config: TrainConfig, base_name: str) -> None:

@@ -14,6 +14,24 @@ from ragcore.sources import SourceSpec
 
 LEDGER_FILE = "ledger.sqlite"
 OWN_FILES = ("shard", LEDGER_FILE, LEDGER_FILE + "-wal", LEDGER_FILE + "-shm")
+# the reader adapter `ragcore adapters tune` trained on this index's documents
+TUNED_ADAPTER = Path("adapters") / "tuned"
+DEFAULT_ADAPTER = "default"  # the generators' own default adapter
+
+
+def tuned_adapter(directory: Path) -> Path | None:
+    """The index's tuned reader adapter, when ``adapters tune`` has written one."""
+    path = directory / TUNED_ADAPTER
+    return path if (path / "adapter_config.json").is_file() else None
+
+
+def reader_adapter(directory: Path, adapter: str | None) -> str | None:
+    """The adapter a reader over this index loads: ``adapter`` as asked, except that the
+    default (None or "default") is the index's tuned adapter when it has one."""
+    if adapter not in (None, DEFAULT_ADAPTER):
+        return adapter
+    tuned = tuned_adapter(directory)
+    return adapter if tuned is None else str(tuned)
 
 
 def spec_json(spec: SourceSpec) -> str:

@@ -38,17 +38,9 @@ def merged_dir(info: AdapterInfo) -> Path:
     return cache_root() / "merged" / f"{info.name}-{info.base_sha256[:8]}-{digest[:12]}"
 
 
-def merged_reader(
-    base_dir: Path, base_name: str, adapter: str | Path, device: str | None = None
-) -> ReaderGenerator:
-    """The reader for ``adapter`` over the base at ``base_dir``, merging it on first use. The
-    merged Llama is read by ``adapters.reader.llama`` (no transformers import); another
-    architecture by transformers."""
-    try:
-        import torch
-    except ImportError:
-        raise PluginError("the reader needs torch and transformers", READER_INSTALL) from None
-    info = resolve(adapter)
+def merged_model(base_dir: Path, info: AdapterInfo) -> Path:
+    """The cached merge of ``info`` over the base at ``base_dir``, made now if missing (a
+    cold ``ask`` after training then only loads it)."""
     if not (info.path / WEIGHTS).is_file():
         raise ConfigError(f"{info.path} has no {WEIGHTS}", "retrain or re-download the adapter")
     target = merged_dir(info)
@@ -61,6 +53,21 @@ def merged_reader(
             os.replace(tmp, target)  # atomic: a reader never sees half a folder
         except OSError:  # another process merged it first
             shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def merged_reader(
+    base_dir: Path, base_name: str, adapter: str | Path, device: str | None = None
+) -> ReaderGenerator:
+    """The reader for ``adapter`` over the base at ``base_dir``, merging it on first use. The
+    merged Llama is read by ``adapters.reader.llama`` (no transformers import); another
+    architecture by transformers."""
+    try:
+        import torch
+    except ImportError:
+        raise PluginError("the reader needs torch and transformers", READER_INSTALL) from None
+    info = resolve(adapter)
+    target = merged_model(base_dir, info)
     from ragcore.adapters.reader.llama import load_model
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")

@@ -17,10 +17,12 @@ from ragcore.selective import CurvePoint
 
 
 class CalibratedOn(StrEnum):
-    """What a calibration read: SQuAD 2.0 articles, or gold questions over a docs index."""
+    """What a calibration read: SQuAD 2.0 articles, gold questions over a docs index, or
+    questions synthesized from the index (``adapters tune``)."""
 
     SQUAD = "squad"
     DOCS = "docs"
+    SYNTHETIC = "synthetic"
 
 
 @dataclass(frozen=True)

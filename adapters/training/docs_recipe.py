@@ -116,14 +116,20 @@ def _docs_examples(
         example, placed = answerable
         examples.append(example)
         counts["placed" if placed else "retrieved"] += 1
-        if rng.random() < recipe.leave_out_rate:
-            others = [h for h in hits if not q.is_source(h.chunk.source)][: recipe.passages]
-            held = any(contains_span(h.chunk.text, g) for h in others for g in q.answers)
-            if len(others) == recipe.passages and not held:
-                shown = tuple(_pair(h.chunk) for h in others)
-                examples.append(ReaderExample(f"{q.id}-left-out", q.question, shown, None, None))
-                counts["left_out"] += 1
+        if rng.random() < recipe.leave_out_rate and (shown := left_out(q, hits, recipe.passages)):
+            examples.append(ReaderExample(f"{q.id}-left-out", q.question, shown, None, None))
+            counts["left_out"] += 1
     return DocsExamples(tuple(examples), RecipeCounts(**counts))
+
+
+def left_out(
+    q: GoldQuestion, hits: Sequence[Hit], passages: int
+) -> tuple[tuple[str, str], ...] | None:
+    """The first ``passages`` of ``hits`` from pages other than the question's own, or None
+    when fewer remain or one of them holds a gold answer (the docs would answer it)."""
+    others = [h for h in hits if not q.is_source(h.chunk.source)][:passages]
+    held = any(contains_span(h.chunk.text, g) for h in others for g in q.answers)
+    return None if len(others) < passages or held else tuple(_pair(h.chunk) for h in others)
 
 
 def _answerable(

@@ -17,7 +17,9 @@ from ragcore.cli.adapters_docs import (
     add_train_docs,
     cmd_train_docs,
     docs_calibration_set,
+    print_target,
 )
+from ragcore.cli.adapters_tune import add_tune, cmd_tune
 from ragcore.cli.options import out
 from ragcore.errors import ConfigError
 
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
     from ragcore.adapters.training.calibration_record import (
         Calibration,
         PrecisionTarget,
-        TargetRecord,
     )
     from ragcore.evals.data.squad import Article
 
@@ -73,8 +74,15 @@ def add_adapters_parser(sub: Any) -> None:
     _add_calibrate(asub)
     _add_distill(asub)
     add_train_docs(asub, add_lora_arguments)
+    add_tune(asub)
     ls = asub.add_parser("list", help="adapters shipped, cached and at given folders")
     ls.add_argument("folders", nargs="*", type=Path)
+    ls.add_argument(
+        "--index",
+        type=Path,
+        help="also the index's tuned adapter (default .ragcore or ragcore.toml)",
+    )
+    ls.add_argument("--config", type=Path, help="ragcore.toml to read (default ./ragcore.toml)")
     ls.add_argument("--json", action="store_true")
     m = asub.add_parser("merge", help="fold an adapter into its base and save a model folder")
     m.add_argument("adapter", help="adapter name or folder")
@@ -196,6 +204,7 @@ def cmd_adapters(args: argparse.Namespace) -> int:
         "distill": cmd_distill,
         "merge": cmd_merge,
         "train-docs": lambda a: cmd_train_docs(a, train_config, _base),
+        "tune": lambda a: cmd_tune(a, _base),
     }
     return commands[args.adapters_command](args)
 
@@ -236,7 +245,7 @@ def _calibrate(
     )
     out.print(table)
     if record.target is not None:
-        _print_target(record.target)
+        print_target(record.target)
     return record
 
 
@@ -285,30 +294,6 @@ def _precision_target(
     return PrecisionTarget(precision, share)
 
 
-def _print_target(record: TargetRecord) -> None:
-    target = record.target
-    share = (
-        "" if target.answerable_share is None else f" at {target.answerable_share:.0%} answerable"
-    )
-    aim = f"{target.precision:.0%} answered precision{share}"
-    point = record.chosen
-    if point is None or point.precision is None:
-        out.print(
-            f"no threshold reaches {aim}: kept the F1 peak's threshold (the card records the curve)"
-        )
-        return
-    chosen = (
-        f"threshold {point.threshold:.2f} for {aim}:"
-        if record.reached
-        else f"no threshold reaches {aim} with 95% confidence: threshold "
-        f"{point.threshold:.2f}, the most supported,"
-    )
-    out.print(
-        f"{chosen} answers {point.coverage:.0%} of questions, {point.precision:.0%} of them right "
-        f"(at least {point.precision_lower:.0%}, 95% confidence)"
-    )
-
-
 def train_config(args: argparse.Namespace) -> Any:
     """The LoRA hyper-parameters that train and distill share (alpha = 2 x rank)."""
     from ragcore.adapters.training.lora import TrainConfig
@@ -332,8 +317,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from ragcore.adapters.reader.registry import discover
+    from ragcore.cli.options import settings
+    from ragcore.index_folder import tuned_adapter
 
-    infos = discover(args.folders)
+    tuned = tuned_adapter(settings(args).index_dir)
+    infos = discover([*args.folders, *([tuned] if tuned else [])])
     rows = [
         {
             "name": i.name,

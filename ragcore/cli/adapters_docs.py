@@ -8,12 +8,15 @@ import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from ragcore.cli.options import out
 from ragcore.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ragcore.adapters.training.calibration_record import TargetRecord
 
 DEFAULT_START = "squad2-reader"
 # calibrating on docs aims at answers right this share of the time (issue 17's deployment bar)
@@ -208,3 +211,27 @@ def cmd_train_docs(args: argparse.Namespace, train_config: Any, base: Any) -> in
         "--passages 3"
     )
     return 0
+
+
+def print_target(record: TargetRecord) -> None:
+    target = record.target
+    share = (
+        "" if target.answerable_share is None else f" at {target.answerable_share:.0%} answerable"
+    )
+    aim = f"{target.precision:.0%} answered precision{share}"
+    point = record.chosen
+    if point is None or point.precision is None:
+        out.print(
+            f"no threshold reaches {aim}: kept the F1 peak's threshold (the card records the curve)"
+        )
+        return
+    chosen = (
+        f"threshold {point.threshold:.2f} for {aim}:"
+        if record.reached
+        else f"no threshold reaches {aim} with 95% confidence: threshold "
+        f"{point.threshold:.2f}, the most supported,"
+    )
+    out.print(
+        f"{chosen} answers {point.coverage:.0%} of questions, {point.precision:.0%} of them right "
+        f"(at least {point.precision_lower:.0%}, 95% confidence)"
+    )

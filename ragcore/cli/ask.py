@@ -16,6 +16,7 @@ from ragcore.ask import answer_retrieved, ask, check_question, retrieve
 from ragcore.cli.options import out
 from ragcore.errors import PluginError
 from ragcore.grounding import GuardMode
+from ragcore.index_folder import reader_adapter
 from ragcore.plugins import DEFAULT_GENERATOR, load_generator
 from ragcore.types import AbstainReason
 
@@ -29,7 +30,7 @@ def add_ask_parser(sub: Any, common: Any) -> None:
         "--adapter",
         default="default",
         help="reader adapter over the packaged base: a name, a folder, or 'none' "
-        "(default: the shipped squad2-reader)",
+        "(default: the index's tuned adapter, else the shipped squad2-reader)",
     )
     p.add_argument("--endpoint", help="OpenAI-compatible base URL, for --generator openai")
     # defaults: [ask] in ragcore.toml (or RAGCORE_ASK_*), else AskConfig's
@@ -74,7 +75,7 @@ def cmd_ask(args: argparse.Namespace, settings: Any, groups: tuple[str, ...] | N
     ):
         loading = pool.submit(
             load_generator, args.generator, args.model, endpoint=args.endpoint,
-            adapter=args.adapter,
+            adapter=reader_adapter(settings.index_dir, args.adapter),
         )  # fmt: skip
         retrieval = retrieve(ix, args.question, config, groups)
         generator = loading.result()

@@ -72,7 +72,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
     index_dir = args.index or settings.index_dir
     config = AskConfig(passages=args.passages, mode=args.mode)
-    generator = reader_generator(args)
+    generator = reader_generator(args, index_dir)
     with Index.open(index_dir, store=settings.store, search=settings.search) as index:
         results = diagnose(
             index, generator, questions, config, ladder=not args.no_ladder, quiet=args.quiet

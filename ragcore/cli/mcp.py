@@ -8,6 +8,7 @@ from typing import Any
 from ragcore.cli.options import caller_groups, common, err, groups, settings
 from ragcore.cli.serve import _loopback
 from ragcore.errors import ConfigError
+from ragcore.index_folder import reader_adapter
 from ragcore.plugins import DEFAULT_GENERATOR, load_generator
 
 
@@ -45,7 +46,10 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
     def reader() -> Any:
         return load_generator(
-            args.generator, args.model, endpoint=args.endpoint, adapter=args.adapter
+            args.generator,
+            args.model,
+            endpoint=args.endpoint,
+            adapter=reader_adapter(s.index_dir, args.adapter),
         )
 
     with Index.open(s.index_dir, store=s.store, search=s.search) as index:

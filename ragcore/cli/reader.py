@@ -55,18 +55,22 @@ def add_reader_parser(ev: Any) -> None:
     r.add_argument("--quiet", "-q", action="store_true")
 
 
-def reader_generator(args: argparse.Namespace) -> Any:
+def reader_generator(args: argparse.Namespace, index_dir: Path | None = None) -> Any:
+    """The reader the options name; the default adapter is ``index_dir``'s tuned one when
+    it has one (``adapters tune``)."""
+    from ragcore.index_folder import reader_adapter
     from ragcore.plugins import DEFAULT_GENERATOR, load_generator
 
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
+    adapter = args.adapter if index_dir is None else reader_adapter(index_dir, args.adapter)
     return load_generator(
         args.generator or DEFAULT_GENERATOR,
         args.model,
         endpoint=args.endpoint,
-        adapter=None if args.generator else args.adapter,
+        adapter=None if args.generator else adapter,
     )
 
 

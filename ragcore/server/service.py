@@ -24,6 +24,7 @@ from ragcore.errors import (
     RagcoreError,
 )
 from ragcore.index import Index
+from ragcore.index_folder import reader_adapter
 from ragcore.plugins import DEFAULT_GENERATOR, load_generator
 from ragcore.progress import Progress
 from ragcore.server.keys import KeyStore
@@ -75,7 +76,8 @@ class Service:
         try:
             if self.config.generator:
                 c = self.config
-                self.generator = load_generator(c.generator, c.model, adapter=c.adapter)
+                adapter = reader_adapter(c.settings.index_dir, c.adapter)
+                self.generator = load_generator(c.generator, c.model, adapter=adapter)
         except RagcoreError as exc:
             self.load_error = exc.message
         self.ready.set()

@@ -1,0 +1,101 @@
+"""``ragcore adapters tune``: adapt the reader to the documents of an index, within a time
+budget, and save it under the index, where ``ask`` finds it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from ragcore.cli.adapters_docs import print_target
+from ragcore.cli.options import out, settings
+
+DEFAULT_START = "squad2-reader"
+
+
+def add_tune(asub: Any) -> None:
+    t = asub.add_parser(
+        "tune",
+        help="adapt the reader to your docs: questions synthesized from the index, training, "
+        "recalibration; ask over the index then uses it",
+    )
+    t.add_argument("--index", type=Path, help="index directory (default .ragcore or ragcore.toml)")
+    t.add_argument("--config", type=Path, help="ragcore.toml to read (default ./ragcore.toml)")
+    t.add_argument(
+        "--minutes", type=float, default=30.0, help="time budget for the whole run (default 30)"
+    )
+    t.add_argument(
+        "--from",
+        dest="start",
+        default=DEFAULT_START,
+        help=f"adapter to continue from (default {DEFAULT_START})",
+    )
+    t.add_argument(
+        "--questions", type=int, default=800, help="questions synthesized at most (default 800)"
+    )
+    t.add_argument(
+        "--calibration-questions",
+        type=int,
+        default=120,
+        help="of them, on pages kept out of training, to recalibrate on (default 120)",
+    )
+    t.add_argument(
+        "--target-precision",
+        type=float,
+        default=0.9,
+        metavar="P",
+        help="answered precision the threshold aims at (default 0.9)",
+    )
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--base", help="base model directory (default: the packaged SmolLM2)")
+    t.add_argument("--threads", type=int, help="torch CPU threads")
+    t.add_argument("--quiet", "-q", action="store_true")
+
+
+def cmd_tune(args: argparse.Namespace, base: Any) -> int:
+    from ragcore.adapters.reader.registry import resolve
+    from ragcore.adapters.training.tune import TuneConfig, tune
+    from ragcore.index import Index
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    config = TuneConfig(
+        minutes=args.minutes,
+        questions=args.questions,
+        calibration_questions=args.calibration_questions,
+        target_precision=args.target_precision,
+        seed=args.seed,
+    )
+    s = settings(args)
+    start = resolve(args.start).path
+    Index.open(s.index_dir, store=s.store, search=s.search).close()  # fail before any work
+
+    def open_index() -> Any:
+        return Index.open(s.index_dir, store=s.store, search=s.search)
+
+    result = tune(open_index, s.index_dir, start, base(args), config, quiet=args.quiet)
+    table = Table(title=f"reader tuned for {s.index_dir} (continued from {start.name})")
+    cols = ("questions", "train / calibrate", "examples", "trained on", "threshold", "minutes")
+    for col in cols:
+        table.add_column(col, justify="right")
+    split = result.split
+    table.add_row(
+        str(result.synthesized),
+        f"{len(split.train)} / {len(split.calibration)}",
+        str(result.train_examples),
+        str(result.trained_on),
+        f"{result.calibration.point.threshold:.2f}",
+        f"{result.seconds / 60:.1f}",
+    )
+    out.print(table)
+    if result.calibration.target is not None:
+        print_target(result.calibration.target)
+    out.print(
+        f"saved to {result.out}: ask and serve over this index read with it "
+        f"(--adapter default); delete that folder to go back to {start.name}"
+    )
+    return 0

@@ -1,0 +1,155 @@
+"""``adapters tune``: questions synthesized from an index and split by page, calibration
+prompts as ``ask`` serves them and with the page left out, the whole command over a real
+index of demo docs (a tiny random base), and the index's tuned adapter as readers' default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ragcore.adapters.training.tune import (
+    TuneConfig,
+    calibration_prompts,
+    split_pages,
+    synthetic_gold,
+)
+from ragcore.evals.data.gold import GoldQuestion
+from tiny_models import tiny_model
+
+from ragcore import Index
+from ragcore.answer_match import contains_span
+from ragcore.cli import main
+from ragcore.errors import ConfigError
+from ragcore.index_folder import TUNED_ADAPTER, reader_adapter, tuned_adapter
+from ragcore.types import Chunk
+
+SENTENCE = "On page {p} the gateway {c} listens on port {n} for admin requests from the network."
+
+
+def _chunks(pages: int, per_page: int) -> list[Chunk]:
+    return [
+        Chunk(
+            f"p{p}-c{c}",
+            f"p{p}",
+            SENTENCE.format(p=p, c=c, n=1000 * p + c),
+            0,
+            1,
+            metadata={"source": f"docs/p{p}.md"},
+        )
+        for p in range(pages)
+        for c in range(per_page)
+    ]
+
+
+def test_synthetic_questions_spread_over_pages_and_name_their_page() -> None:
+    chunks = _chunks(pages=2, per_page=10)
+    questions = synthetic_gold(chunks, 12, seed=0)
+    assert len(questions) == 12
+    by_page = {s: sum(q.source == s for q in questions) for s in ("docs/p0.md", "docs/p1.md")}
+    assert by_page == {"docs/p0.md": 6, "docs/p1.md": 6}  # ceil(12 / 2) per page at most
+    text = {c.source: [] for c in chunks}
+    for c in chunks:
+        text[c.source].append(c.text)
+    for q in questions:  # each answer is a span of its own page
+        assert any(contains_span(t, q.answers[0]) for t in text[q.source])
+
+
+def test_split_keeps_pages_whole() -> None:
+    questions = [GoldQuestion(f"q{i}", f"question {i}?", ("a",), f"p{i % 5}.md") for i in range(20)]
+    split = split_pages(questions, 6, seed=1)
+    held = {q.source for q in split.calibration}
+    assert len(split.calibration) == 8  # two pages of four: the first page past 6 questions
+    assert held.isdisjoint({q.source for q in split.train})
+    assert len(split.train) + len(split.calibration) == 20
+
+
+def test_tune_config_rejects_impossible_budgets() -> None:
+    with pytest.raises(ConfigError, match="minutes"):
+        TuneConfig(minutes=0)
+    with pytest.raises(ConfigError, match="calibration_questions"):
+        TuneConfig(questions=50, calibration_questions=50)
+    assert TuneConfig(calibration_questions=100).calibration_reads == pytest.approx(150)
+
+
+@pytest.mark.slow
+def test_calibration_prompts_add_left_out_pages_without_the_answer(demo_index: Index) -> None:
+    plan = GoldQuestion(
+        "plan",
+        "What is the minimum number of users on the Enterprise plan?",
+        ("50 users",),
+        "billing-and-plans.md",
+    )
+    # "30 minutes" is also in faq.txt and troubleshooting.md: with its page left out the docs
+    # still answer it, so it gets no unanswerable prompt
+    reset = GoldQuestion(
+        "reset", "How long is a password reset link valid?", ("30 minutes",), "authentication.md"
+    )
+    config = TuneConfig(calibration_left_out=1.0)
+    prompts = calibration_prompts(demo_index, [plan, reset], config)
+    assert [p.id for p in prompts] == ["plan", "reset", "plan-left-out"]
+    served, left = prompts[0], prompts[2]
+    assert served.golds == ("50 users",) and served.answer is None
+    assert any("50 users" in text for _, text in served.passages)  # ask finds it
+    assert left.golds == () and left.answer is None and len(left.passages) == 3
+    assert all("50 users" not in text for _, text in left.passages)
+
+
+def test_readers_default_to_the_index_tuned_adapter(tmp_path: Path) -> None:
+    index = tmp_path / "idx"
+    assert tuned_adapter(index) is None
+    assert reader_adapter(index, "default") == "default"
+    folder = index / TUNED_ADAPTER
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text("{}")
+    assert tuned_adapter(index) == folder
+    for asked in ("default", None):
+        assert reader_adapter(index, asked) == str(folder)
+    for asked in ("squad2-reader", "none", "/some/adapter"):
+        assert reader_adapter(index, asked) == asked  # what a user names is what they get
+
+
+@pytest.mark.slow
+def test_cli_tunes_a_reader_under_the_index(
+    docs_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    from ragcore.adapters.reader.merged import merged_dir
+    from ragcore.adapters.reader.registry import AdapterInfo
+    from ragcore.adapters.training.lora import TrainConfig, train_adapter
+    from ragcore.adapters.training.raft import ReaderExample
+
+    monkeypatch.setenv("RAGCORE_CACHE", str(tmp_path / "cache"))
+
+    base = tiny_model(tmp_path / "tiny-base")
+    start = tmp_path / "start"
+    example = ReaderExample("a", "the port is", (("gateway", "the port is 9000"),), "9000", 1)
+    train_adapter(base, "tiny-base", [example], start, TrainConfig(rank=4, alpha=8), quiet=True)
+    index = tmp_path / "idx"
+    assert main(["ingest", str(docs_dir), "--index", str(index), "-q"]) == 0
+    args = ["adapters", "tune", "--index", str(index), "--from", str(start), "--base", str(base)]
+    args += ["--questions", "30", "--calibration-questions", "6", "-q"]
+    assert main([*args, "--minutes", "3"]) == 0
+    printed = capsys.readouterr()
+    assert "Warning" not in printed.err and "Traceback" not in printed.err
+    assert f"saved to {index / TUNED_ADAPTER}" in " ".join(printed.out.split())
+    card = json.loads((index / TUNED_ADAPTER / "training_card.json").read_text())
+    data = card["data"]
+    assert data["kind"] == "tune" and data["synthesized"] == 30
+    assert data["train_questions"] + data["calibration_questions"] == 30
+    assert data["calibration_questions"] >= 6
+    assert card["continued_from"]["adapter"] == "start"
+    assert 0 < card["training"]["examples_trained_on"] <= card["training"]["examples"]
+    calibration = card["metrics"]["calibration"]
+    assert calibration["calibrated_on"] == "synthetic"
+    assert calibration["target_precision"]["precision"] == 0.9
+    assert not (index / "adapters" / "tuned-partial").exists()
+    merged = merged_dir(AdapterInfo.at(index / TUNED_ADAPTER))  # the first ask need not merge
+    assert (merged / "model.safetensors").is_file() and merged.is_relative_to(tmp_path)
+
+    assert main(["adapters", "list", "--index", str(index), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {row["name"]: row["path"] for row in listed}["tuned"] == str(index / TUNED_ADAPTER)
+
+    assert main([*args, "--minutes", "0.05"]) == 2  # no time to train: refused, nothing lost
+    assert "leave no time to train" in capsys.readouterr().err
+    assert (index / TUNED_ADAPTER / "adapter_model.safetensors").is_file()

@@ -25,6 +25,16 @@ DOCS_TARGET_PRECISION = 0.9
 CARRIED = ("reader_config.json", "abstain_head.safetensors", "abstain_verifier.json")
 
 
+def add_start_argument(parser: Any) -> None:
+    """``--from``: the adapter whose LoRA training continues (train-docs, tune)."""
+    parser.add_argument(
+        "--from",
+        dest="start",
+        default=DEFAULT_START,
+        help=f"adapter to continue from (default {DEFAULT_START})",
+    )
+
+
 def add_train_docs(asub: Any, add_lora_arguments: Any) -> None:
     t = asub.add_parser(
         "train-docs",
@@ -41,12 +51,7 @@ def add_train_docs(asub: Any, add_lora_arguments: Any) -> None:
     )
     t.add_argument("--index", action="append", type=Path, required=True, metavar="DIR")
     t.add_argument("--out", type=Path, required=True, help="adapter folder to write")
-    t.add_argument(
-        "--from",
-        dest="start",
-        default=DEFAULT_START,
-        help=f"adapter to continue from (default {DEFAULT_START})",
-    )
+    add_start_argument(t)
     t.add_argument(
         "--leave-out-rate",
         type=float,

@@ -9,10 +9,8 @@ from typing import Any
 
 from rich.table import Table
 
-from ragcore.cli.adapters_docs import print_target
+from ragcore.cli.adapters_docs import add_start_argument, print_target
 from ragcore.cli.options import out, settings
-
-DEFAULT_START = "squad2-reader"
 
 
 def add_tune(asub: Any) -> None:
@@ -26,12 +24,7 @@ def add_tune(asub: Any) -> None:
     t.add_argument(
         "--minutes", type=float, default=30.0, help="time budget for the whole run (default 30)"
     )
-    t.add_argument(
-        "--from",
-        dest="start",
-        default=DEFAULT_START,
-        help=f"adapter to continue from (default {DEFAULT_START})",
-    )
+    add_start_argument(t)
     t.add_argument(
         "--questions", type=int, default=800, help="questions synthesized at most (default 800)"
     )

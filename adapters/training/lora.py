@@ -12,17 +12,21 @@ from __future__ import annotations
 import json
 import math
 import random
+import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ragcore.adapters.reader.abstain_head import HEAD_FILE
 from ragcore.adapters.reader.base_model import file_sha256
 from ragcore.adapters.reader.card import model_fingerprint, write_card
+from ragcore.adapters.reader.decoding import READER_CONFIG_FILE
 from ragcore.adapters.reader.registry import peft_quietly
 from ragcore.adapters.reader.tokens import chat_prompt_ids, left_padded
+from ragcore.adapters.reader.verifier import VERIFIER_FILE
 from ragcore.adapters.training.raft import ReaderExample, raft_examples
 from ragcore.evals.data.squad import Article
 
@@ -31,6 +35,10 @@ from ragcore.progress import Progress
 from ragcore.prompting import reader_messages, target_reply
 
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+# what an adapter continued from ``start`` reads with until it is recalibrated
+CARRIED = (READER_CONFIG_FILE, HEAD_FILE, VERIFIER_FILE)
 
 
 class SaveDtype(StrEnum):
@@ -117,8 +125,10 @@ def train_adapter(
     start: Path | None = None,
 ) -> TrainResult:
     """Train a LoRA adapter on ``examples`` and save it with its training card in ``out``.
-    ``start``: an adapter folder whose LoRA weights training continues from (its rank and
-    target modules, not ``config``'s, shape the LoRA); None: fresh weights."""
+    ``start``: an adapter folder whose LoRA weights training continues from (its rank, alpha
+    and target modules, not ``config``'s, shape the LoRA, and the card records them), and
+    whose reader files (config, abstention head, verifier) ``out`` keeps until it is
+    recalibrated; None: fresh weights."""
     try:
         import peft  # noqa: F401
         import torch
@@ -128,6 +138,9 @@ def train_adapter(
             "training needs torch, transformers and peft", "pip install 'ragcore[generate]'"
         ) from None
     config = config or TrainConfig()
+    if start is not None:
+        lora = json.loads((start / "adapter_config.json").read_text())
+        config = replace(config, rank=lora["r"], alpha=lora["lora_alpha"])
     if not examples:
         raise ConfigError("no training examples", "check --data and the article split")
     rng = random.Random(config.seed)
@@ -192,6 +205,9 @@ def _train(
     losses, seen = _optimise(torch, model, kept, pad, rng, config, device, quiet, on_step)
     seconds = time.perf_counter() - started
     _save(torch, model, out, config, base_name)
+    for name in () if start is None else CARRIED:
+        if (start / name).is_file():
+            shutil.copy(start / name, out / name)
     result = TrainResult(out, len(losses), len(kept), skipped, seconds, tuple(losses), seen)
     abstain = _abstain_ids(tokenizer)
     write_card(

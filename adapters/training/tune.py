@@ -18,7 +18,6 @@ waiting for seconds, not for the training run.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import shutil
@@ -52,9 +51,6 @@ from ragcore.index import Index
 from ragcore.index_folder import TUNED_ADAPTER
 from ragcore.progress import Progress
 
-# what the tuned adapter keeps from its start until calibration refits it
-CARRIED = ("reader_config.json", "abstain_head.safetensors", "abstain_verifier.json")
-
 
 @dataclass(frozen=True)
 class TuneConfig:
@@ -62,7 +58,7 @@ class TuneConfig:
     calibration reserve (``calibration_seconds`` per calibration prompt) leave of it."""
 
     minutes: float = 30.0
-    questions: int = 800  # synthesized at most, three per page at most
+    questions: int = 800  # synthesized at most, spread evenly over the pages
     calibration_questions: int = 120  # of them, on pages kept out of training
     calibration_left_out: float = 0.5  # share also read with their page left out
     leave_out_rate: float = 0.35  # training: share also asked with their page left out
@@ -249,18 +245,8 @@ def _train(
     quiet: bool,
 ) -> int:
     """Continue ``start``'s LoRA on ``examples`` for at most ``seconds``: examples seen."""
-    lora = json.loads((start / "adapter_config.json").read_text())
-    train = TrainConfig(
-        rank=lora["r"],
-        alpha=lora["lora_alpha"],
-        learning_rate=config.learning_rate,
-        seed=config.seed,
-        max_seconds=seconds,
-    )
+    train = TrainConfig(learning_rate=config.learning_rate, seed=config.seed, max_seconds=seconds)
     result = train_adapter(*base, examples, out, train, data=data, quiet=quiet, start=start)
-    for name in CARRIED:
-        if (start / name).is_file():
-            shutil.copy(start / name, out / name)
     return result.examples_seen
 
 

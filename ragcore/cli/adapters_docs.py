@@ -4,9 +4,6 @@ and ``adapters calibrate --gold --index``: calibrate its abstention on such ques
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +18,6 @@ if TYPE_CHECKING:
 DEFAULT_START = "squad2-reader"
 # calibrating on docs aims at answers right this share of the time (issue 17's deployment bar)
 DOCS_TARGET_PRECISION = 0.9
-# what the continued adapter keeps from its start until `adapters calibrate` refits it
-CARRIED = ("reader_config.json", "abstain_head.safetensors", "abstain_verifier.json")
 
 
 def add_start_argument(parser: Any) -> None:
@@ -183,21 +178,16 @@ def cmd_train_docs(args: argparse.Namespace, train_config: Any, base: Any) -> in
     if replay_record is not None:
         data["replay"] = replay_record
     base_dir, base_name = base(args)
-    lora = json.loads((start / "adapter_config.json").read_text())
-    config = replace(train_config(args), rank=lora["r"], alpha=lora["lora_alpha"])
     result = train_adapter(
         base_dir,
         base_name,
         [*examples, *replay],
         args.out,
-        config,
+        train_config(args),
         data=data,
         quiet=args.quiet,
         start=start,
     )
-    for name in CARRIED:
-        if (start / name).is_file():
-            shutil.copy(start / name, result.out / name)
     table = Table(title=f"adapter written to {result.out} (continued from {start.name})")
     for col in ("docs examples", "abstentions", "SQuAD replay", "skipped", "steps", "seconds"):
         table.add_column(col)

@@ -65,7 +65,6 @@ def cmd_tune(args: argparse.Namespace, base: Any) -> int:
     )
     s = settings(args)
     start = resolve(args.start).path
-    Index.open(s.index_dir, store=s.store, search=s.search).close()  # fail before any work
 
     def open_index() -> Any:
         return Index.open(s.index_dir, store=s.store, search=s.search)

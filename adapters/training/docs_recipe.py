@@ -180,7 +180,7 @@ def served_examples(
         for q in questions:
             hits = retrieve(index, q.question, AskConfig(passages=passages)).hits
             shown = tuple(_pair(h.chunk) for h in hits)
-            group = f"{name}:{q.source or q.id}"
+            group = f"{name}:{q.page}"
             out.append(ReaderExample(q.id, q.question, shown, None, None, q.answers, group))
             progress.advance(task)
     return tuple(out)

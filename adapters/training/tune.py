@@ -22,6 +22,7 @@ import math
 import random
 import shutil
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +121,8 @@ def synthetic_gold(chunks: Any, n: int, seed: int) -> list[GoldQuestion]:
 def split_pages(questions: Sequence[GoldQuestion], calibration: int, seed: int) -> TuneSplit:
     """Whole pages, drawn at random (seeded), to the calibration side until it holds
     ``calibration`` questions; the rest train."""
-    pages = sorted({q.source or q.id for q in questions})
+    sizes = Counter(q.page for q in questions)
+    pages = sorted(sizes)
     random.Random(seed).shuffle(pages)
     held: set[str] = set()
     count = 0
@@ -128,9 +130,9 @@ def split_pages(questions: Sequence[GoldQuestion], calibration: int, seed: int) 
         if count >= calibration:
             break
         held.add(page)
-        count += sum((q.source or q.id) == page for q in questions)
-    train = tuple(q for q in questions if (q.source or q.id) not in held)
-    return TuneSplit(train, tuple(q for q in questions if (q.source or q.id) in held))
+        count += sizes[page]
+    train = tuple(q for q in questions if q.page not in held)
+    return TuneSplit(train, tuple(q for q in questions if q.page in held))
 
 
 def calibration_prompts(
@@ -149,7 +151,7 @@ def calibration_prompts(
         for q in chosen:
             hits = retrieve(index, q.question, AskConfig(passages=10)).hits
             if shown := left_out(q, hits, config.passages):
-                group = f"synthetic:{q.source}"
+                group = f"synthetic:{q.page}"
                 extra.append(
                     ReaderExample(f"{q.id}-left-out", q.question, shown, None, None, (), group)
                 )

@@ -25,6 +25,11 @@ class GoldQuestion:
     def answerable(self) -> bool:
         return any(normalize(a) for a in self.answers)
 
+    @property
+    def page(self) -> str:
+        """What the question is grouped by (folds, splits): its source, or its own id."""
+        return self.source or self.id
+
     def is_source(self, chunk_source: str) -> bool:
         """Whether a chunk's source is this question's document (equal, or ends in it)."""
         if self.source is None:

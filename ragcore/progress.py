@@ -142,6 +142,8 @@ class Progress:
         if self._lines is not None:
             if "total" in kwargs:
                 self._lines.tasks[task][2] = kwargs["total"]
+            if "completed" in kwargs:
+                self._lines.tasks[task][1] = kwargs["completed"]
             self._lines.maybe_emit()
         elif self._bar is not None:
             self._bar.update(task, **kwargs)

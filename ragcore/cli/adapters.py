@@ -21,6 +21,7 @@ from ragcore.cli.adapters_docs import (
 )
 from ragcore.cli.adapters_tune import add_tune, cmd_tune
 from ragcore.cli.options import out
+from ragcore.cli.span_reader import add_span_parsers, cmd_train_extractive
 from ragcore.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ def add_adapters_parser(sub: Any) -> None:
     _add_train(asub)
     _add_calibrate(asub)
     _add_distill(asub)
+    add_span_parsers(asub)
     add_train_docs(asub, add_lora_arguments)
     add_tune(asub)
     ls = asub.add_parser("list", help="adapters shipped, cached and at given folders")
@@ -205,6 +207,7 @@ def cmd_adapters(args: argparse.Namespace) -> int:
         "merge": cmd_merge,
         "train-docs": lambda a: cmd_train_docs(a, train_config, _base),
         "tune": lambda a: cmd_tune(a, _base),
+        "train-extractive": cmd_train_extractive,
     }
     return commands[args.adapters_command](args)
 

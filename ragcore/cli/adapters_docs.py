@@ -83,7 +83,7 @@ def add_docs_calibration_arguments(c: Any) -> None:
     c.add_argument("--index", action="append", type=Path, metavar="DIR")
 
 
-def _pairs(gold: list[Path], indexes: list[Path] | None, flag: str) -> list[tuple[Path, Path]]:
+def pairs(gold: list[Path], indexes: list[Path] | None, flag: str) -> list[tuple[Path, Path]]:
     indexes = indexes or []
     if len(gold) != len(indexes):
         raise ConfigError(
@@ -105,7 +105,7 @@ def docs_calibration_set(
     from ragcore.index import Index
 
     examples: list[Any] = []
-    for path, index_dir in _pairs(gold, indexes, "--gold"):
+    for path, index_dir in pairs(gold, indexes, "--gold"):
         with Index.open(index_dir) as index:
             examples.extend(
                 served_examples(
@@ -128,7 +128,7 @@ def _docs_examples(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]
 
     recipe = DocsRecipe(leave_out_rate=args.leave_out_rate, seed=args.seed)
     examples, sets = [], []
-    for gold, index_dir in _pairs(args.questions, args.index, "--questions"):
+    for gold, index_dir in pairs(args.questions, args.index, "--questions"):
         questions = load_gold(gold)
         with Index.open(index_dir) as index:
             built = docs_examples(index, questions, recipe, quiet=args.quiet)

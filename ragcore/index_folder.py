@@ -10,13 +10,13 @@ from pathlib import Path
 from ragcore.config import CONFIG_FILE
 from ragcore.errors import IncompatibleIndexError, IndexNotFoundError
 from ragcore.locking import LOCK_FILE
+from ragcore.plugins import DEFAULT_ADAPTER
 from ragcore.sources import SourceSpec
 
 LEDGER_FILE = "ledger.sqlite"
 OWN_FILES = ("shard", LEDGER_FILE, LEDGER_FILE + "-wal", LEDGER_FILE + "-shm")
 # the reader adapter `ragcore adapters tune` trained on this index's documents
 TUNED_ADAPTER = Path("adapters") / "tuned"
-DEFAULT_ADAPTER = "default"  # the generators' own default adapter
 
 
 def tuned_adapter(directory: Path) -> Path | None:

@@ -121,8 +121,23 @@ def _build(name: str, factory: Any, source: str, options: dict[str, Any]) -> Any
     return factory(source, **options)
 
 
-#: the packaged reader: SmolLM2-135M-Instruct with the shipped squad2-reader adapter
-DEFAULT_GENERATOR = "smollm2-135m-instruct"
+#: the packaged readers: the extractive span reader (``span-reader``) answers by default; the
+#: SmolLM2-135M-Instruct reader takes LoRA adapters (squad2-reader, ``adapters tune``'s)
+SPAN_READER = "extractive"
+DECODER_READER = "smollm2-135m-instruct"
+#: the default ``--generator``: the span reader, or the SmolLM2 reader when an adapter is asked
+#: for or the index has a tuned one (docs/reader.md has the figures that chose it)
+DEFAULT_GENERATOR = "auto"
+DEFAULT_ADAPTER = "default"  # the generators' own default adapter
+GENERATOR_HELP = (
+    "a ragcore.generators plugin (default auto: the span reader, or the SmolLM2 reader when "
+    "--adapter is given or the index has a tuned adapter)"
+)
+
+
+def default_reader(adapter: str | None) -> str:
+    """The generator ``DEFAULT_GENERATOR`` stands for, given the adapter asked for."""
+    return SPAN_READER if adapter in (None, DEFAULT_ADAPTER) else DECODER_READER
 
 
 def load_generator(
@@ -132,12 +147,15 @@ def load_generator(
     endpoint: str | None = None,
     adapter: str | None = None,
 ) -> Any:
-    """Build a ``ragcore.generators`` plugin with the options it takes."""
+    """Build a ``ragcore.generators`` plugin with the options it takes (``DEFAULT_GENERATOR``:
+    see ``default_reader``)."""
+    if name == DEFAULT_GENERATOR:
+        name = default_reader(adapter)
     factory = load(PluginGroup.GENERATORS, name)
     kwargs: dict[str, Any] = {}
     if endpoint:
         kwargs["base_url"] = endpoint
-    if adapter is not None and name == DEFAULT_GENERATOR:
+    if adapter is not None and name == DECODER_READER:
         kwargs["adapter"] = adapter
     params = inspect.signature(factory).parameters
     if unknown := [k for k in kwargs if k not in params]:

@@ -72,6 +72,17 @@ def test_low_rank_changes_keep_the_best_rank_r_change_by_hand() -> None:
         merged_weights({"w" + DELTA_LEFT: full["w" + DELTA_LEFT]}, packaged)
 
 
+def test_without_torch_the_reader_names_the_extra(monkeypatch, tmp_path: Path) -> None:
+    import sys
+
+    from ragcore.adapters.reader.extractive import ExtractiveReader
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    with pytest.raises(PluginError, match="span reader cannot be imported") as caught:
+        ExtractiveReader(tmp_path)
+    assert caught.value.hint == "pip install 'ragcore[generate]'"
+
+
 @pytest.mark.slow
 def test_windows_cover_a_long_passage_with_offsets_into_its_text() -> None:
     config = ExtractiveConfig(max_length=96, stride=16)

@@ -109,6 +109,18 @@ def test_readers_default_to_the_index_tuned_adapter(tmp_path: Path) -> None:
         assert reader_adapter(index, asked) == asked  # what a user names is what they get
 
 
+def test_the_default_reader_is_the_span_reader_unless_an_adapter_applies(tmp_path: Path) -> None:
+    from ragcore.plugins import DECODER_READER, SPAN_READER, default_reader
+
+    index = tmp_path / "idx"
+    for asked in (None, "default"):
+        assert default_reader(reader_adapter(index, asked)) == SPAN_READER
+    assert default_reader("squad2-reader") == default_reader("none") == DECODER_READER
+    (index / TUNED_ADAPTER).mkdir(parents=True)
+    (index / TUNED_ADAPTER / "adapter_config.json").write_text("{}")
+    assert default_reader(reader_adapter(index, None)) == DECODER_READER  # adapters tune's
+
+
 @pytest.mark.slow
 def test_cli_tunes_a_reader_under_the_index(
     docs_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch

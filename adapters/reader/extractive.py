@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ragcore.adapters.reader.bert_qa import load_bert_qa, packaged_encoder_dir
 
 from ragcore.errors import ConfigError, PluginError
 from ragcore.protocols import Reply
@@ -89,6 +88,18 @@ class SpanChoice:
     null_score: float
 
 
+def bert_qa() -> Any:
+    """``adapters.reader.bert_qa`` (torch), or the error that says how to install it."""
+    try:
+        import torch  # noqa: F401
+        from ragcore.adapters.reader import bert_qa as module
+    except ImportError as exc:
+        raise PluginError(
+            f"the span reader cannot be imported ({exc})", "pip install 'ragcore[generate]'"
+        ) from None
+    return module
+
+
 @dataclass(frozen=True)
 class EncoderTokenizer:
     """The encoder's tokenizer twice: ``pairs`` cuts (question, passage) into overlapping
@@ -101,7 +112,7 @@ class EncoderTokenizer:
 def encoder_tokenizer(config: ExtractiveConfig) -> EncoderTokenizer:
     from tokenizers import Tokenizer
 
-    path = str(packaged_encoder_dir() / "tokenizer.json")
+    path = str(bert_qa().packaged_encoder_dir() / "tokenizer.json")
     pairs, plain = Tokenizer.from_file(path), Tokenizer.from_file(path)
     for t in (pairs, plain):
         t.no_padding()
@@ -156,6 +167,7 @@ class ExtractiveReader:
     """The ``Generator`` contract over ``BertQA``: one span of one passage, or abstention."""
 
     def __init__(self, folder: Path, name: str | None = None) -> None:
+        module = bert_qa()  # torch, or the error naming the extra
         import torch
         from safetensors.torch import load_file
 
@@ -166,7 +178,7 @@ class ExtractiveReader:
             )
         self.folder, self.name = folder, name or folder.name
         self.config = ExtractiveConfig.load(folder)
-        self.model = load_bert_qa(load_file(str(weights))).eval()
+        self.model = module.load_bert_qa(load_file(str(weights))).eval()
         self.tokenizer = encoder_tokenizer(self.config)
         self._torch = torch
 

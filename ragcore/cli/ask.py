@@ -17,20 +17,20 @@ from ragcore.cli.options import out
 from ragcore.errors import PluginError
 from ragcore.grounding import GuardMode
 from ragcore.index_folder import reader_adapter
-from ragcore.plugins import DEFAULT_GENERATOR, load_generator
+from ragcore.plugins import DEFAULT_GENERATOR, GENERATOR_HELP, load_generator
 from ragcore.types import AbstainReason
 
 
 def add_ask_parser(sub: Any, common: Any) -> None:
     p = sub.add_parser("ask", help="answer a question from the index, citing passages")
     p.add_argument("question")
-    p.add_argument("--generator", default=DEFAULT_GENERATOR, help="a ragcore.generators plugin")
+    p.add_argument("--generator", default=DEFAULT_GENERATOR, help=GENERATOR_HELP)
     p.add_argument("--model", help="model directory (transformers) or model name (openai)")
     p.add_argument(
         "--adapter",
         default="default",
-        help="reader adapter over the packaged base: a name, a folder, or 'none' "
-        "(default: the index's tuned adapter, else the shipped squad2-reader)",
+        help="reader adapter over the packaged SmolLM2 base, which then reads: a name, a folder, "
+        "or 'none' (default: the index's tuned adapter; without one the span reader reads)",
     )
     p.add_argument("--endpoint", help="OpenAI-compatible base URL, for --generator openai")
     # defaults: [ask] in ragcore.toml (or RAGCORE_ASK_*), else AskConfig's

@@ -9,7 +9,7 @@ from ragcore.cli.options import caller_groups, common, err, groups, settings
 from ragcore.cli.serve import _loopback
 from ragcore.errors import ConfigError
 from ragcore.index_folder import reader_adapter
-from ragcore.plugins import DEFAULT_GENERATOR, load_generator
+from ragcore.plugins import DEFAULT_GENERATOR, GENERATOR_HELP, load_generator
 
 
 def add_mcp_parser(sub: Any) -> None:
@@ -18,9 +18,13 @@ def add_mcp_parser(sub: Any) -> None:
     )
     p.add_argument("--http", type=int, metavar="PORT", help="streamable HTTP on PORT, not stdio")
     p.add_argument("--host", default="127.0.0.1", help="with --http (default 127.0.0.1)")
-    p.add_argument("--generator", default=DEFAULT_GENERATOR, help="a ragcore.generators plugin")
+    p.add_argument("--generator", default=DEFAULT_GENERATOR, help=GENERATOR_HELP)
     p.add_argument("--model", help="model directory (transformers) or model name (openai)")
-    p.add_argument("--adapter", default="default", help="reader adapter (default: shipped)")
+    p.add_argument(
+        "--adapter",
+        default="default",
+        help="SmolLM2 reader adapter (default: the index's tuned one, else the span reader reads)",
+    )
     p.add_argument("--endpoint", help="OpenAI-compatible base URL, for --generator openai")
     p.add_argument("--no-ask", action="store_true", help="search and status only")
     common(p)

@@ -18,7 +18,8 @@ def add_generator_arguments(parser: Any) -> None:
     parser.add_argument(
         "--adapter",
         default="default",
-        help="adapter name or folder over the packaged base; 'none' for the bare base",
+        help="adapter name or folder over the packaged SmolLM2 base, which then reads; 'none' "
+        "for the bare base (default: the span reader, or the index's tuned adapter)",
     )
     parser.add_argument("--generator", help="another ragcore.generators plugin instead")
     parser.add_argument("--model", help="model directory (transformers) or model name (openai)")

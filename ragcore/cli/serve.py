@@ -14,7 +14,7 @@ from rich.table import Table
 from ragcore.cli.options import err, out
 from ragcore.config import Settings
 from ragcore.errors import ConfigError, PluginError
-from ragcore.plugins import DEFAULT_GENERATOR
+from ragcore.plugins import DEFAULT_GENERATOR, GENERATOR_HELP
 
 INSTALL = "pip install 'ragcore[serve]'"
 
@@ -23,7 +23,7 @@ def add_serve_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], obje
     p = sub.add_parser("serve", help="serve search, ask and an OpenAI-compatible chat over HTTP")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--generator", default=DEFAULT_GENERATOR, help="a ragcore.generators plugin")
+    p.add_argument("--generator", default=DEFAULT_GENERATOR, help=GENERATOR_HELP)
     p.add_argument("--no-reader", action="store_true", help="search only (/v1/ask answers 503)")
     p.add_argument(
         "--insecure",

@@ -77,11 +77,11 @@ def prompt_of(text: str) -> Prompt:
 
 class RagcoreLLM(CustomLLM):
     """A LlamaIndex ``CustomLLM`` over any ragcore generator: by default the packaged reader
-    (SmolLM2-135M with the shipped adapter), loaded on first use. Its completion is the
+    (``plugins.DEFAULT_GENERATOR``), loaded on first use. Its completion is the
     reply as ragcore shows it: ``answer [n]`` citing the prompt's passages, or "I don't
     know."."""
 
-    generator_name: str = "smollm2-135m-instruct"
+    generator_name: str = "auto"  # plugins.DEFAULT_GENERATOR
     model: str | None = None
     adapter: str = "default"
     max_new_tokens: int = 48

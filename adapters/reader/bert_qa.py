@@ -13,8 +13,10 @@ over, but nothing here imports transformers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -135,6 +137,19 @@ class BertQA(nn.Module):
             x = layer(x, bias)
         start, end = self.qa_outputs(x).unbind(-1)
         return start, end
+
+
+def padded(batch: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``BertQA``'s inputs for windows (anything with ``ids`` and ``types``), padded to the
+    longest: ids, token types and the attention mask."""
+    width = max(len(w.ids) for w in batch)
+    ids = torch.zeros((len(batch), width), dtype=torch.long)
+    types, mask = torch.zeros_like(ids), torch.zeros_like(ids)
+    for k, w in enumerate(batch):
+        ids[k, : len(w.ids)] = torch.tensor(w.ids)
+        types[k, : len(w.ids)] = torch.tensor(w.types)
+        mask[k, : len(w.ids)] = 1
+    return ids, types, mask
 
 
 def packaged_encoder_dir() -> Path:

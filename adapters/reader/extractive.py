@@ -180,20 +180,12 @@ class ExtractiveReader:
         self.config = ExtractiveConfig.load(folder)
         self.model = module.load_bert_qa(load_file(str(weights))).eval()
         self.tokenizer = encoder_tokenizer(self.config)
-        self._torch = torch
+        self._torch, self._bert_qa = torch, module
 
     def logits(self, batch: Sequence[Window]) -> tuple[np.ndarray, np.ndarray]:
         """Start and end logits of windows (padded to the longest)."""
-        torch = self._torch
-        width = max(len(w.ids) for w in batch)
-        ids = torch.zeros((len(batch), width), dtype=torch.long)
-        types, mask = torch.zeros_like(ids), torch.zeros_like(ids)
-        for k, w in enumerate(batch):
-            ids[k, : len(w.ids)] = torch.tensor(w.ids)
-            types[k, : len(w.ids)] = torch.tensor(w.types)
-            mask[k, : len(w.ids)] = 1
-        with torch.inference_mode():
-            start, end = self.model(ids, types, mask)
+        with self._torch.inference_mode():
+            start, end = self.model(*self._bert_qa.padded(batch))
         return start.numpy(), end.numpy()
 
     def choose(self, question: str, passages: Sequence[str]) -> SpanChoice | None:

@@ -33,6 +33,7 @@ from ragcore.adapters.reader.bert_qa import (
     BertQA,
     load_bert_qa,
     onnx_weights,
+    padded,
 )
 from ragcore.adapters.reader.extractive import (
     WEIGHTS_FILE,
@@ -116,13 +117,7 @@ def _batches(items: Sequence[SpanWindow], size: int, rng: random.Random) -> list
 def _tensors(batch: Sequence[SpanWindow]):
     import torch
 
-    width = max(len(w.ids) for w in batch)
-    ids = torch.zeros((len(batch), width), dtype=torch.long)
-    types, mask = torch.zeros_like(ids), torch.zeros_like(ids)
-    for k, w in enumerate(batch):
-        ids[k, : len(w.ids)] = torch.tensor(w.ids)
-        types[k, : len(w.ids)] = torch.tensor(w.types)
-        mask[k, : len(w.ids)] = 1
+    ids, types, mask = padded(batch)
     starts = torch.tensor([w.start for w in batch])
     ends = torch.tensor([w.end for w in batch])
     return ids, types, mask, starts, ends

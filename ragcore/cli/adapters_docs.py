@@ -30,12 +30,9 @@ def add_start_argument(parser: Any) -> None:
     )
 
 
-def add_train_docs(asub: Any, add_lora_arguments: Any) -> None:
-    t = asub.add_parser(
-        "train-docs",
-        help="continue a reader's LoRA on gold questions over your docs, prompts from retrieval",
-    )
-    t.add_argument(
+def add_gold_pairs(parser: Any) -> None:
+    """``--questions GOLD --index DIR``, repeated in pairs (train-docs, train-extractive)."""
+    parser.add_argument(
         "--questions",
         action="append",
         type=Path,
@@ -44,7 +41,15 @@ def add_train_docs(asub: Any, add_lora_arguments: Any) -> None:
         help="gold questions (eval diagnose's JSON lines) over the --index of the same position "
         "(repeat both, in pairs)",
     )
-    t.add_argument("--index", action="append", type=Path, required=True, metavar="DIR")
+    parser.add_argument("--index", action="append", type=Path, required=True, metavar="DIR")
+
+
+def add_train_docs(asub: Any, add_lora_arguments: Any) -> None:
+    t = asub.add_parser(
+        "train-docs",
+        help="continue a reader's LoRA on gold questions over your docs, prompts from retrieval",
+    )
+    add_gold_pairs(t)
     t.add_argument("--out", type=Path, required=True, help="adapter folder to write")
     add_start_argument(t)
     t.add_argument(

@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.table import Table
 
+from ragcore.cli.adapters_docs import add_gold_pairs
 from ragcore.cli.options import out
 from ragcore.errors import ConfigError
 
@@ -19,16 +20,7 @@ def add_span_parsers(asub: Any) -> None:
         "train-extractive",
         help="train the extractive span reader on gold and synthesized questions over docs",
     )
-    t.add_argument(
-        "--questions",
-        action="append",
-        type=Path,
-        required=True,
-        metavar="GOLD",
-        help="gold questions (eval diagnose's JSON lines) over the --index of the same position "
-        "(repeat both, in pairs)",
-    )
-    t.add_argument("--index", action="append", type=Path, required=True, metavar="DIR")
+    add_gold_pairs(t)
     t.add_argument("--out", type=Path, required=True, help="reader folder to write")
     t.add_argument(
         "--synthetic",

@@ -119,7 +119,7 @@ def test_demo_searches_and_answers(tmp_path: Path, capsys) -> None:
     assert [a["question"] for a in answers] == list(DEMO_ASK)
     assert answers[-1]["abstained"]  # not in the demo docs
     # at least two of the three questions the docs answer get what their docs say (the span
-    # reader answers the Pro price with Enterprise's "18": docs/reader.md records it)
+    # reader answers the Pro price with Enterprise's "$18": docs/reader.md records it)
     golds = ["9001", "$8", "30 minutes"]
     right = [g in (a["answer"] or "") for a, g in zip(answers[:-1], golds, strict=True)]
     assert sum(right) >= 2

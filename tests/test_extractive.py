@@ -40,6 +40,16 @@ def test_best_span_by_hand() -> None:
     assert best_span(start, end, [None] * 5, longest=3) is None
 
 
+def test_spans_keep_their_currency_and_percent_signs() -> None:
+    from ragcore.adapters.reader.extractive import with_units
+
+    text = "Pro costs $8 a month; 5% off yearly; 18 users."
+    assert text[slice(*with_units(text, 11, 12))] == "$8"
+    assert text[slice(*with_units(text, 22, 23))] == "5%"
+    assert text[slice(*with_units(text, 37, 39))] == "18"  # nothing to add
+    assert with_units("$8", 0, 2) == (0, 2) and with_units("8%", 0, 2) == (0, 2)
+
+
 def test_config_checks() -> None:
     with pytest.raises(ConfigError, match="abstain_threshold"):
         ExtractiveConfig(abstain_threshold=1.5)

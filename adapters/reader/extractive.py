@@ -163,6 +163,20 @@ def best_span(
     return float(pair[a, b]), a, b
 
 
+CURRENCY_SIGNS = "$€£¥"
+
+
+def with_units(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span ``text[start:end]`` widened over a currency sign right before it and a percent
+    sign right after it: the tokenizer splits "$18" and "5%" into two tokens, and the span
+    head may pick the number alone."""
+    if start > 0 and text[start - 1] in CURRENCY_SIGNS:
+        start -= 1
+    if end < len(text) and text[end] == "%":
+        end += 1
+    return start, end
+
+
 class ExtractiveReader:
     """The ``Generator`` contract over ``BertQA``: one span of one passage, or abstention."""
 
@@ -204,7 +218,8 @@ class ExtractiveReader:
                 continue
             a, b = w.offsets[span[1]], w.offsets[span[2]]
             assert a is not None and b is not None
-            best = SpanChoice(w.passage, a[0], b[1], span[0], null)
+            first, last = with_units(passages[w.passage], a[0], b[1])
+            best = SpanChoice(w.passage, first, last, span[0], null)
         if best is None:
             return None
         return SpanChoice(best.passage, best.start, best.end, best.span_score, null)

@@ -126,19 +126,30 @@ def docs_calibration_set(
     )
 
 
-def _docs_examples(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
-    from ragcore.adapters.training.docs_recipe import DocsRecipe, docs_examples
+def gold_sets(args: argparse.Namespace, recipe: Any) -> list[tuple[Path, Path, Any]]:
+    """Each ``--questions`` file with its ``--index`` and the examples ``docs_examples``
+    builds from them with ``recipe`` (train-docs, train-extractive)."""
+    from ragcore.adapters.training.docs_recipe import docs_examples
     from ragcore.evals.data.gold import load_gold
     from ragcore.index import Index
 
-    recipe = DocsRecipe(leave_out_rate=args.leave_out_rate, seed=args.seed)
-    examples, sets = [], []
+    built = []
     for gold, index_dir in pairs(args.questions, args.index, "--questions"):
         questions = load_gold(gold)
         with Index.open(index_dir) as index:
-            built = docs_examples(index, questions, recipe, quiet=args.quiet)
-        examples.extend(built.examples)
-        sets.append({"questions": str(gold), "index": str(index_dir), **vars(built.counts)})
+            built.append(
+                (gold, index_dir, docs_examples(index, questions, recipe, quiet=args.quiet))
+            )
+    return built
+
+
+def _docs_examples(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
+    from ragcore.adapters.training.docs_recipe import DocsRecipe
+
+    recipe = DocsRecipe(leave_out_rate=args.leave_out_rate, seed=args.seed)
+    built = gold_sets(args, recipe)
+    examples = [e for _, _, b in built for e in b.examples]
+    sets = [{"questions": str(g), "index": str(i), **vars(b.counts)} for g, i, b in built]
     return examples, {"kind": "docs", "leave_out_rate": recipe.leave_out_rate, "sets": sets}
 
 

@@ -66,17 +66,14 @@ def span_examples(args: argparse.Namespace) -> tuple[list[Any], list[list[Any]]]
     """The gold questions' examples and the synthesized ones, and a table row per set."""
     from ragcore.adapters.training.docs_recipe import DocsRecipe, docs_examples
     from ragcore.adapters.training.tune import synthetic_gold
-    from ragcore.cli.adapters_docs import pairs
-    from ragcore.evals.data.gold import load_gold
+    from ragcore.cli.adapters_docs import gold_sets
     from ragcore.index import Index
 
     gold_recipe = DocsRecipe(leave_out_rate=args.leave_out_rate, seed=args.seed + 1)
     synthetic_recipe = DocsRecipe(leave_out_rate=args.synthetic_leave_out_rate, seed=args.seed + 2)
     examples: list[Any] = []
     rows: list[list[Any]] = []
-    for gold, index_dir in pairs(args.questions, args.index, "--questions"):
-        with Index.open(index_dir) as index:
-            built = docs_examples(index, load_gold(gold), gold_recipe, quiet=args.quiet)
+    for gold, index_dir, built in gold_sets(args, gold_recipe):
         examples.extend(built.examples)
         rows.append([gold.name, index_dir.name, len(built.examples)])
     if args.synthetic > 0:

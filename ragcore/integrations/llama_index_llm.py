@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from ragcore.integrations.common import need
+from ragcore.plugins import DEFAULT_GENERATOR
 from ragcore.types import Passage, Prompt
 
 need("llama_index.core", "llama-index")
@@ -77,11 +78,11 @@ def prompt_of(text: str) -> Prompt:
 
 class RagcoreLLM(CustomLLM):
     """A LlamaIndex ``CustomLLM`` over any ragcore generator: by default the packaged reader
-    (``plugins.DEFAULT_GENERATOR``), loaded on first use. Its completion is the
+    (``DEFAULT_GENERATOR``), loaded on first use. Its completion is the
     reply as ragcore shows it: ``answer [n]`` citing the prompt's passages, or "I don't
     know."."""
 
-    generator_name: str = "auto"  # plugins.DEFAULT_GENERATOR
+    generator_name: str = DEFAULT_GENERATOR
     model: str | None = None
     adapter: str = "default"
     max_new_tokens: int = 48

@@ -93,8 +93,9 @@ def label_windows(tokenizer: EncoderTokenizer, example: ReaderExample) -> list[S
         start = end = 0
         if span is not None and w.passage == span[0]:
             inside = [k for k, o in enumerate(w.offsets) if o is not None]
-            first, last = w.offsets[inside[0]], w.offsets[inside[-1]]
-            if inside and first and last and first[0] <= span[1] and last[1] >= span[2]:
+            first = w.offsets[inside[0]] if inside else None
+            last = w.offsets[inside[-1]] if inside else None
+            if first and last and first[0] <= span[1] and last[1] >= span[2]:
                 start = next(k for k in inside if w.offsets[k][1] > span[1])  # type: ignore[index]
                 end = next(k for k in reversed(inside) if w.offsets[k][0] < span[2])  # type: ignore[index]
         out.append(SpanWindow(w.ids, w.types, start, end))

@@ -50,6 +50,21 @@ def test_spans_keep_their_currency_and_percent_signs() -> None:
     assert with_units("$8", 0, 2) == (0, 2) and with_units("8%", 0, 2) == (0, 2)
 
 
+def test_answers_are_whole_code_units_with_their_signs() -> None:
+    from ragcore.adapters.reader.extractive import answer_bounds
+
+    text = "The default branch is `main` here. Set `tool.poetry.build` to $18 or `50%`."
+
+    def answer(span: str) -> str:
+        at = text.index(span)
+        return text[slice(*answer_bounds(text, at, at + len(span)))]
+
+    assert answer("main` here") == "main"  # cuts a unit: the unit
+    assert answer("poetry.build") == "tool.poetry.build"  # inside a unit: the whole unit
+    assert answer("18") == "$18" and answer("50") == "50%"  # units' signs kept
+    assert answer("default branch") == "default branch"  # prose stays as read
+
+
 def test_config_checks() -> None:
     with pytest.raises(ConfigError, match="abstain_threshold"):
         ExtractiveConfig(abstain_threshold=1.5)

@@ -247,6 +247,21 @@ def test_shipped_span_reader_answers_the_demo_questions(demo_index) -> None:
     assert reader.answer(Prompt("anything?", ())).abstained  # nothing to read
 
 
+def test_adapters_list_shows_the_default_span_reader(tmp_path: Path, capsys) -> None:
+    from ragcore.cli import main
+
+    assert main(["adapters", "list", "--index", str(tmp_path / "none"), "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    span = rows["span-reader"]
+    assert span["default"] and span["generator"] == "extractive"
+    assert span["calibration"]["abstain_threshold"] == 0.65 and span["held_out"]["f1"] > 0
+    assert not rows["squad2-reader"]["default"]
+    assert rows["squad2-reader"]["generator"] == "smollm2-135m-instruct"
+    assert main(["adapters", "list"]) == 0
+    table = capsys.readouterr().out
+    assert table.count("(default)") == 1 and table.index("span-reader") < table.index("(default)")
+
+
 @pytest.mark.slow
 def test_cli_train_extractive_writes_a_low_rank_reader(
     docs_dir: Path, tmp_path: Path, capsys

@@ -161,6 +161,7 @@ def test_cli_tunes_a_reader_under_the_index(
     assert main(["adapters", "list", "--index", str(index), "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert {row["name"]: row["path"] for row in listed}["tuned"] == str(index / TUNED_ADAPTER)
+    assert [row["name"] for row in listed if row["default"]] == ["tuned"]  # what ask reads
 
     assert main([*args, "--minutes", "0.05"]) == 2  # no time to train: refused, nothing lost
     assert "leave no time to train" in capsys.readouterr().err

@@ -23,6 +23,7 @@ from ragcore.cli.adapters_tune import add_tune, cmd_tune
 from ragcore.cli.options import out
 from ragcore.cli.span_reader import add_span_parsers, cmd_train_extractive
 from ragcore.errors import ConfigError
+from ragcore.plugins import DECODER_READER, SPAN_READER
 
 if TYPE_CHECKING:
     from ragcore.adapters.training.calibration import CalibrationSet
@@ -77,7 +78,9 @@ def add_adapters_parser(sub: Any) -> None:
     add_span_parsers(asub)
     add_train_docs(asub, add_lora_arguments)
     add_tune(asub)
-    ls = asub.add_parser("list", help="adapters shipped, cached and at given folders")
+    ls = asub.add_parser(
+        "list", help="the shipped span reader, and adapters shipped, cached and at given folders"
+    )
     ls.add_argument("folders", nargs="*", type=Path)
     ls.add_argument(
         "--index",
@@ -325,10 +328,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     tuned = tuned_adapter(settings(args).index_dir)
     infos = discover([*args.folders, *([tuned] if tuned else [])])
-    rows = [
+    rows = [_span_reader_row(tuned is None)] + [
         {
             "name": i.name,
             "path": str(i.path),
+            "generator": DECODER_READER,
+            "default": i.path == tuned,
             "base": i.base,
             "base_sha256": i.base_sha256[:12],
             "calibration": i.card.get("metrics", {}).get("calibration"),
@@ -339,20 +344,45 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         out.print_json(json.dumps(rows))
         return 0
-    table = Table(title="adapters")
+    table = Table(title="readers and adapters (ask reads with the default one)")
     for col in ("name", "base", "held-out F1", "NoAns acc", "path"):
         table.add_column(col)
     for row in rows:
         held = row["held_out"] or {}
+        sha = f" ({row['base_sha256']})" if row["base_sha256"] else ""
         table.add_row(
-            row["name"],
-            f"{row['base']} ({row['base_sha256']})",
+            row["name"] + (" (default)" if row["default"] else ""),
+            f"{row['base']}{sha}",
             f"{held['f1']:.1f}" if held.get("f1") is not None else "-",
             f"{held['noans_acc']:.1f}" if held.get("noans_acc") is not None else "-",
             row["path"],
         )
     out.print(table)
     return 0
+
+
+def _span_reader_row(default: bool) -> dict[str, Any]:
+    """The shipped span reader as a row of ``adapters list``: its held-out figures are its
+    card's SQuAD 2.0 test articles (gold paragraph), as the adapters' are."""
+    from ragcore.adapters.reader.extractive import SHIPPED_EXTRACTIVE
+    from ragcore.adapters.reader.registry import SHIPPED
+
+    folder = SHIPPED / SHIPPED_EXTRACTIVE
+    card = json.loads((folder / "training_card.json").read_text())
+    squad = [v for k, v in card["measured"].items() if k.startswith("squad2")]
+    return {
+        "name": SHIPPED_EXTRACTIVE,
+        "path": str(folder),
+        "generator": SPAN_READER,
+        "default": default,
+        "base": card["encoder"]["name"].split(" ")[0],
+        "base_sha256": "",
+        "calibration": {
+            "abstain_threshold": card["threshold"]["value"],
+            "chosen_on": card["threshold"]["chosen_on"],
+        },
+        "held_out": squad[0] if squad else None,
+    }
 
 
 def cmd_merge(args: argparse.Namespace) -> int:

@@ -11,7 +11,8 @@ project (any clone that has the commit; a plain ``git clone`` or a mirror):
     ragcore ingest hatch-docs --index hatch-docs-index --quiet
     ragcore eval diagnose benchmarks/data/hatch-docs-questions.jsonl --index hatch-docs-index
 
-The training sets (uv1 and uv2 both over ``uv``) were indexed with 128-token chunks:
+The training sets (uv1 and uv2 both over ``uv``; rye, black and starlette over their own)
+were indexed with 128-token chunks:
 
     python benchmarks/docs_corpora.py uv /tmp/uv uv-docs
     ragcore ingest uv-docs --index idx_uv --chunk-size 128 --chunk-overlap 16 --quiet
@@ -86,6 +87,89 @@ CORPORA = {
     "httpx": DocsCorpus("encode/httpx", "ae1b9f66238f75ced3ced5e4485408435de10768"),
     "mkdocs": DocsCorpus("mkdocs/mkdocs", "2862536793b3c67d9d83c33e0dd6d50a791928f8"),
     "ruff": DocsCorpus("astral-sh/ruff", "fca5c7cf2cd2f8338f18b9485f936b8e9f07bd0b"),
+    # more training sets, written 2026-12-07: the user guide, usage and API pages
+    "rye": DocsCorpus(
+        "astral-sh/rye",
+        "e213938342cd08553a7672a417c4fa821c4d7172",
+        tuple(
+            f"guide/{p}"
+            for p in (
+                "basics",
+                "config",
+                "deps",
+                "docker",
+                "faq",
+                "installation",
+                "publish",
+                "pyproject",
+                "shims",
+                "sources",
+                "sync",
+                "tools",
+                "virtual",
+                "workspaces",
+                "toolchains/index",
+                "toolchains/cpython",
+                "commands/add",
+                "commands/build",
+                "commands/init",
+                "commands/lock",
+                "commands/publish",
+                "commands/run",
+                "commands/sync",
+                "commands/test",
+                "commands/pin",
+                "commands/version",
+            )
+        ),
+    ),
+    "black": DocsCorpus(
+        "psf/black",
+        "8947c48ef2077c3a301b03c1e814dc2e3f78436e",
+        (
+            "faq",
+            "getting_started",
+            "guides/introducing_black_to_your_project",
+            "guides/using_black_with_jupyter_notebooks",
+            "guides/using_black_with_other_tools",
+            "integrations/editors",
+            "integrations/github_actions",
+            "integrations/source_version_control",
+            "the_black_code_style/current_style",
+            "the_black_code_style/future_style",
+            "usage_and_configuration/black_as_a_server",
+            "usage_and_configuration/black_docker_image",
+            "usage_and_configuration/file_collection_and_discovery",
+            "usage_and_configuration/the_basics",
+        ),
+    ),
+    "starlette": DocsCorpus(
+        "encode/starlette",
+        "cb8f84f5284dc301ca7a31eb732b9e140769dd48",
+        (
+            "applications",
+            "authentication",
+            "background",
+            "config",
+            "database",
+            "endpoints",
+            "exceptions",
+            "graphql",
+            "index",
+            "lifespan",
+            "middleware",
+            "requests",
+            "responses",
+            "routing",
+            "schemas",
+            "server-push",
+            "staticfiles",
+            "templates",
+            "testclient",
+            "threadpool",
+            "websockets",
+        ),
+    ),
 }
 
 

@@ -108,6 +108,14 @@ def test_readings_match_transformers(pair) -> None:
 
 
 def test_the_packaged_reader_answers_without_importing_transformers() -> None:
+    """Once the shipped adapter is merged (its first use, which needs peft), a new process
+    answers with the plain-torch Llama: no transformers, no peft. The merge is made here so the
+    check does not depend on which test warmed the cache first."""
+    from ragcore.adapters.reader.base_model import base_model_dir
+    from ragcore.adapters.reader.merged import merged_model
+    from ragcore.adapters.reader.registry import DEFAULT_ADAPTER, resolve
+
+    merged_model(base_model_dir(), resolve(DEFAULT_ADAPTER))
     code = f"""
 import json, sys
 from ragcore.plugins import load_generator

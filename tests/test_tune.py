@@ -143,7 +143,8 @@ def test_cli_tunes_a_reader_under_the_index(
     assert main([*args, "--minutes", "3"]) == 0
     printed = capsys.readouterr()
     assert "Warning" not in printed.err and "Traceback" not in printed.err
-    assert f"saved to {index / TUNED_ADAPTER}" in " ".join(printed.out.split())
+    said = " ".join(printed.out.split())
+    assert f"saved to {index / TUNED_ADAPTER}" in said and "back to the span reader" in said
     card = json.loads((index / TUNED_ADAPTER / "training_card.json").read_text())
     data = card["data"]
     assert data["kind"] == "tune" and data["synthesized"] == 30

@@ -1,4 +1,4 @@
-"""``ragcore adapters tune``: adapt the reader to the documents of an index, within a time
+"""``ragcore adapters tune``: adapt the SmolLM2 reader to the documents of an index, within a
 budget, and save it under the index, where ``ask`` finds it."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from ragcore.cli.options import out, settings
 def add_tune(asub: Any) -> None:
     t = asub.add_parser(
         "tune",
-        help="adapt the reader to your docs: questions synthesized from the index, training, "
-        "recalibration; ask over the index then uses it",
+        help="adapt the SmolLM2 reader to your docs: questions synthesized from the index, "
+        "training, recalibration; ask over the index then reads with it, not the span reader",
     )
     t.add_argument("--index", type=Path, help="index directory (default .ragcore or ragcore.toml)")
     t.add_argument("--config", type=Path, help="ragcore.toml to read (default ./ragcore.toml)")
@@ -87,7 +87,9 @@ def cmd_tune(args: argparse.Namespace, base: Any) -> int:
     if result.calibration.target is not None:
         print_target(result.calibration.target)
     out.print(
-        f"saved to {result.out}: ask and serve over this index read with it "
-        f"(--adapter default); delete that folder to go back to {start.name}"
+        f"saved to {result.out}: ask and serve over this index now read with the SmolLM2 "
+        "reader and this adapter instead of the span reader. Compare the two on your own "
+        f"questions (ragcore eval diagnose GOLD --index {s.index_dir}, then again with "
+        "--generator extractive); delete that folder to go back to the span reader"
     )
     return 0

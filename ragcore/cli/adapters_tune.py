@@ -51,6 +51,7 @@ def cmd_tune(args: argparse.Namespace, base: Any) -> int:
     from ragcore.adapters.reader.registry import resolve
     from ragcore.adapters.training.tune import TuneConfig, tune
     from ragcore.index import Index
+    from ragcore.plugins import SPAN_READER
 
     if args.threads:
         import torch
@@ -90,6 +91,6 @@ def cmd_tune(args: argparse.Namespace, base: Any) -> int:
         f"saved to {result.out}: ask and serve over this index now read with the SmolLM2 "
         "reader and this adapter instead of the span reader. Compare the two on your own "
         f"questions (ragcore eval diagnose GOLD --index {s.index_dir}, then again with "
-        "--generator extractive); delete that folder to go back to the span reader"
+        f"--generator {SPAN_READER}); delete that folder to go back to the span reader"
     )
     return 0

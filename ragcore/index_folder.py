@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from enum import StrEnum
 from pathlib import Path
 
 from ragcore.config import CONFIG_FILE
@@ -17,6 +18,15 @@ LEDGER_FILE = "ledger.sqlite"
 OWN_FILES = ("shard", LEDGER_FILE, LEDGER_FILE + "-wal", LEDGER_FILE + "-shm")
 # the reader adapter `ragcore adapters tune` trained on this index's documents
 TUNED_ADAPTER = Path("adapters") / "tuned"
+TUNED_CARD = "training_card.json"
+
+
+class ServingReader(StrEnum):
+    """The reader ``adapters tune`` found better on the index's held-out pages, recorded in
+    the tuned adapter's card (``metrics.reader_choice.chosen``)."""
+
+    TUNED = "tuned"
+    SPAN_READER = "span-reader"
 
 
 def tuned_adapter(directory: Path) -> Path | None:
@@ -25,12 +35,31 @@ def tuned_adapter(directory: Path) -> Path | None:
     return path if (path / "adapter_config.json").is_file() else None
 
 
+def tuned_choice(adapter: Path) -> ServingReader | None:
+    """What the tuned adapter's card says reads better (None: not compared, an earlier tune)."""
+    card = adapter / TUNED_CARD
+    if not card.is_file():
+        return None
+    chosen = json.loads(card.read_text()).get("metrics", {}).get("reader_choice", {})
+    return ServingReader(chosen["chosen"]) if "chosen" in chosen else None
+
+
+def serving_tuned_adapter(directory: Path) -> Path | None:
+    """The tuned adapter when readers over the index default to it: written, and not found
+    worse than the span reader on the held-out pages."""
+    tuned = tuned_adapter(directory)
+    if tuned is None or tuned_choice(tuned) is ServingReader.SPAN_READER:
+        return None
+    return tuned
+
+
 def reader_adapter(directory: Path, adapter: str | None) -> str | None:
     """The adapter a reader over this index loads: ``adapter`` as asked, except that the
-    default (None or "default") is the index's tuned adapter when it has one."""
+    default (None or "default") is the index's tuned adapter when it serves
+    (``serving_tuned_adapter``)."""
     if adapter not in (None, DEFAULT_ADAPTER):
         return adapter
-    tuned = tuned_adapter(directory)
+    tuned = serving_tuned_adapter(directory)
     return adapter if tuned is None else str(tuned)
 
 

@@ -126,12 +126,12 @@ def _build(name: str, factory: Any, source: str, options: dict[str, Any]) -> Any
 SPAN_READER = "extractive"
 DECODER_READER = "smollm2-135m-instruct"
 #: the default ``--generator``: the span reader, or the SmolLM2 reader when an adapter is asked
-#: for or the index has a tuned one (docs/reader.md has the figures that chose it)
+#: for or the index's tuned one serves (docs/reader.md has the figures that chose it)
 DEFAULT_GENERATOR = "auto"
 DEFAULT_ADAPTER = "default"  # the generators' own default adapter
 GENERATOR_HELP = (
     "a ragcore.generators plugin (default auto: the span reader, or the SmolLM2 reader when "
-    "--adapter is given or the index has a tuned adapter)"
+    "--adapter is given or the index's tuned adapter beat the span reader)"
 )
 
 

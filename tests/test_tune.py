@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from ragcore.adapters.training.calibration_record import Tally
 from ragcore.adapters.training.tune import (
     TuneConfig,
     calibration_prompts,
@@ -21,7 +22,14 @@ from ragcore import Index
 from ragcore.answer_match import contains_span
 from ragcore.cli import main
 from ragcore.errors import ConfigError
-from ragcore.index_folder import TUNED_ADAPTER, reader_adapter, tuned_adapter
+from ragcore.index_folder import (
+    TUNED_ADAPTER,
+    ServingReader,
+    reader_adapter,
+    tuned_adapter,
+    tuned_choice,
+)
+from ragcore.protocols import Reply
 from ragcore.types import Chunk
 
 SENTENCE = "On page {p} the gateway {c} listens on port {n} for admin requests from the network."
@@ -103,10 +111,57 @@ def test_readers_default_to_the_index_tuned_adapter(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "adapter_config.json").write_text("{}")
     assert tuned_adapter(index) == folder
+    assert tuned_choice(folder) is None  # an earlier tune, never compared: it serves
     for asked in ("default", None):
         assert reader_adapter(index, asked) == str(folder)
     for asked in ("squad2-reader", "none", "/some/adapter"):
         assert reader_adapter(index, asked) == asked  # what a user names is what they get
+
+
+@pytest.mark.parametrize(
+    ("tuned", "span", "serves"),
+    [
+        (Tally(10, 2, 8), Tally(9, 2, 9), ServingReader.TUNED),
+        (Tally(10, 2, 8), Tally(9, 1, 10), ServingReader.SPAN_READER),  # a tie keeps the default
+        (Tally(12, 6, 2), Tally(8, 1, 11), ServingReader.SPAN_READER),  # more right, more wrong
+    ],
+)
+def test_the_tuned_adapter_serves_only_when_it_beat_the_span_reader(
+    tmp_path: Path, tuned: Tally, span: Tally, serves: ServingReader
+) -> None:
+    from ragcore.adapters.reader.card import write_card
+    from ragcore.adapters.training.reader_choice import ReaderChoice
+
+    choice = ReaderChoice(tuned, span)
+    assert choice.chosen is serves
+    folder = tmp_path / "idx" / TUNED_ADAPTER
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text("{}")
+    write_card(folder, {"metrics": {"reader_choice": choice.to_json()}})
+    assert tuned_choice(folder) is serves
+    expected = str(folder) if serves is ServingReader.TUNED else None
+    assert reader_adapter(tmp_path / "idx", None) == expected
+    assert tuned_adapter(tmp_path / "idx") == folder  # kept for --adapter either way
+
+
+def test_tallies_count_answers_at_the_threshold() -> None:
+    from ragcore.adapters.training.raft import ReaderExample
+    from ragcore.adapters.training.reader_choice import reply_tally
+    from ragcore.adapters.training.thresholds import tally
+
+    # scores, answer F1, answerable: at 0.5 the first three answer (right, wrong: F1 0.4,
+    # wrong: unanswerable) and the last two abstain
+    scores, f1 = [0.1, 0.2, 0.3, 0.5, 0.9], [1.0, 0.4, 0.0, 1.0, 0.0]
+    answerable = [True, True, False, True, False]
+    assert tally(scores, f1, answerable, 0.5) == Tally(1, 2, 2)
+    assert tally(scores, f1, answerable, 1.0) == Tally(2, 3, 0)
+    assert tally(scores, f1, answerable, 0.0) == Tally(0, 0, 5)
+
+    passages = (("t", "the admin port is 9001"),)
+    port = ReaderExample("a", "admin port?", passages, "9001", 1, ("9001",))
+    none = ReaderExample("b", "cost?", passages, None, None, ())
+    replies = [(Reply("9001", (1,)), port), (Reply("port", (1,)), port), (Reply("9001"), none)]
+    assert reply_tally([*replies, (Reply(None), port)]) == Tally(1, 2, 1)
 
 
 def test_the_default_reader_is_the_span_reader_unless_an_adapter_applies(tmp_path: Path) -> None:
@@ -144,7 +199,7 @@ def test_cli_tunes_a_reader_under_the_index(
     printed = capsys.readouterr()
     assert "Warning" not in printed.err and "Traceback" not in printed.err
     said = " ".join(printed.out.split())
-    assert f"saved to {index / TUNED_ADAPTER}" in said and "back to the span reader" in said
+    assert f"saved to {index / TUNED_ADAPTER}" in said
     card = json.loads((index / TUNED_ADAPTER / "training_card.json").read_text())
     data = card["data"]
     assert data["kind"] == "tune" and data["synthesized"] == 30
@@ -156,13 +211,26 @@ def test_cli_tunes_a_reader_under_the_index(
     assert calibration["calibrated_on"] == "synthetic"
     assert calibration["target_precision"]["precision"] == 0.9
     assert not (index / "adapters" / "tuned-partial").exists()
-    merged = merged_dir(AdapterInfo.at(index / TUNED_ADAPTER))  # the first ask need not merge
-    assert (merged / "model.safetensors").is_file() and merged.is_relative_to(tmp_path)
+
+    # both readers read the held-out prompts; a random tiny base cannot beat the span reader
+    choice = card["metrics"]["reader_choice"]
+    prompts = calibration["questions"]
+    for reader in ("tuned", "span_reader"):
+        assert sum(choice[reader].values()) == prompts
+    assert choice["tuned"] == calibration["served"]
+    span, tuned = choice["span_reader"], choice["tuned"]
+    assert span["right"] > 0  # the packaged span reader answers synthesized questions
+    assert span["right"] - span["wrong"] >= tuned["right"] - tuned["wrong"]
+    assert choice["chosen"] == "span-reader"
+    assert "keep the span reader" in said and f"--adapter {index / TUNED_ADAPTER}" in said
+    assert reader_adapter(index, None) is None  # ask keeps the span reader
+    merged = merged_dir(AdapterInfo.at(index / TUNED_ADAPTER))  # no merge for a reader not used
+    assert not merged.exists()
 
     assert main(["adapters", "list", "--index", str(index), "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert {row["name"]: row["path"] for row in listed}["tuned"] == str(index / TUNED_ADAPTER)
-    assert [row["name"] for row in listed if row["default"]] == ["tuned"]  # what ask reads
+    assert [row["name"] for row in listed if row["default"]] == ["span-reader"]
 
     assert main([*args, "--minutes", "0.05"]) == 2  # no time to train: refused, nothing lost
     assert "leave no time to train" in capsys.readouterr().err

@@ -57,6 +57,7 @@ from ragcore.adapters.training.thresholds import (
     precision_curve,
     precision_target,
     score_figures,
+    tally,
 )
 from ragcore.evals.data.squad import Article
 
@@ -314,6 +315,7 @@ def calibrate_adapter(
         precision_curve=precision_curve(
             p, f1, ok, None if target is None else target.answerable_share
         ),
+        served=tally(p, f1, ok, threshold),
     )
     replace(reader.config, abstain_threshold=threshold, score=score).save(adapter_dir)
     write_card(adapter_dir, {"metrics": {"calibration": calibration.to_json()}})

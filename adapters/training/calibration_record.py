@@ -83,6 +83,26 @@ class VerifierRecord:
 
 
 @dataclass(frozen=True)
+class Tally:
+    """What a reader did with a set of questions at its threshold: answers right (F1 >= 0.5
+    on an answerable question), answers wrong (below that, or any answer to an unanswerable
+    question), and abstentions."""
+
+    right: int
+    wrong: int
+    abstained: int
+
+    @property
+    def net(self) -> int:
+        """Right minus wrong answers: what a threshold rule and a choice of reader maximise."""
+        return self.right - self.wrong
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Tally:
+        return cls(int(data["right"]), int(data["wrong"]), int(data["abstained"]))
+
+
+@dataclass(frozen=True)
 class PrecisionTarget:
     """The deployment a threshold is chosen for: answers right at least ``precision`` of the
     time (a share), with ``answerable_share`` of the questions answerable (None: the
@@ -148,6 +168,7 @@ class Calibration:
     # weighed to the target's answerable share, if it has one)
     precision_curve: tuple[CurvePoint, ...] = ()
     on: CalibratedOn = CalibratedOn.SQUAD
+    served: Tally | None = None  # the calibration questions at the chosen threshold
 
     def to_json(self) -> dict[str, Any]:
         record: dict[str, Any] = {}
@@ -185,4 +206,5 @@ class Calibration:
                 "precision_curve": [asdict(p) for p in self.precision_curve],
             }
             | ({} if self.target is None else {"target_precision": self.target.to_json()})
+            | ({} if self.served is None else {"served": asdict(self.served)})
         )

@@ -16,6 +16,7 @@ from ragcore.adapters.training.calibration_record import (
     OperatingPoint,
     PrecisionTarget,
     ScoreFigures,
+    Tally,
     TargetRecord,
 )
 
@@ -152,6 +153,24 @@ def _points(
     """(score, answer right at F1 >= ``FAIL_F1``, answerable) per question."""
     rows = zip(scores, answer_f1, answerable, strict=True)
     return [(s, ok and f >= FAIL_F1, ok) for s, f, ok in rows]
+
+
+def tally(
+    scores: Sequence[float],
+    answer_f1: Sequence[float],
+    answerable: Sequence[bool],
+    threshold: float,
+) -> Tally:
+    """Right and wrong answers and abstentions when abstaining at ``score >= threshold``."""
+    right = wrong = abstained = 0
+    for score, good, _ in _points(scores, answer_f1, answerable):
+        if score is None or score >= threshold:
+            abstained += 1
+        elif good:
+            right += 1
+        else:
+            wrong += 1
+    return Tally(right, wrong, abstained)
 
 
 def precision_curve(

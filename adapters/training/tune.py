@@ -9,8 +9,12 @@
 4. The calibration pages' questions are read as ``ask`` serves them, and again with their page
    left out of retrieval ("not in the docs"); the answer verifier and the threshold are refit
    on those readings for the target precision (``calibration.calibrate_adapter``).
-5. The adapter is written under the index (``index_folder.TUNED_ADAPTER``), replacing the
-   previous one only once it is complete; ``ask`` over the index then reads with it.
+5. The span reader reads the same calibration prompts at its shipped threshold; the card
+   records both readers' right and wrong answers there (``reader_choice``), and the tuned
+   adapter serves only when it has more right minus wrong ones.
+6. The adapter is written under the index (``index_folder.TUNED_ADAPTER``), replacing the
+   previous one only once it is complete; ``ask`` over the index then reads with it, unless
+   the span reader did better in step 5.
 
 Everything that opens the index happens before training, so ``ask`` and ``ingest`` are kept
 waiting for seconds, not for the training run.
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ragcore.adapters.reader.card import write_card
 from ragcore.adapters.reader.verifier import VerifierFeature
 from ragcore.adapters.training.calibration import CalibrationSet, calibrate_adapter
 from ragcore.adapters.training.calibration_record import (
@@ -43,13 +48,14 @@ from ragcore.adapters.training.docs_recipe import (
 )
 from ragcore.adapters.training.lora import TrainConfig, train_adapter
 from ragcore.adapters.training.raft import ReaderExample
+from ragcore.adapters.training.reader_choice import ReaderChoice, span_reader_tally
 from ragcore.evals.data.gold import GoldQuestion
 from ragcore.evals.data.synthesis import TemplateQuestionGenerator, synthesize
 
 from ragcore.ask import AskConfig, retrieve
 from ragcore.errors import ConfigError
 from ragcore.index import Index
-from ragcore.index_folder import TUNED_ADAPTER
+from ragcore.index_folder import TUNED_ADAPTER, ServingReader
 from ragcore.progress import Progress
 
 
@@ -69,6 +75,8 @@ class TuneConfig:
     # one calibration prompt on 2 CPU cores (reading plus the verifier's cross-encoder): the
     # 576 docs questions of `adapters calibrate --gold` took 1353 s with their retrieval
     calibration_seconds: float = 2.35
+    # the span reader on the same prompts, for the choice of reader (about 0.1 s each)
+    comparison_seconds: float = 0.2
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -105,6 +113,7 @@ class TuneResult:
     trained_on: int
     calibration_prompts: int
     calibration: Calibration
+    choice: ReaderChoice
     seconds: float
 
 
@@ -208,8 +217,12 @@ def tune(
         extra_features=(VerifierFeature.PASSAGE_RELEVANCE,),
     )
     calibration = _calibrate(partial, base, chosen, config, quiet)
+    assert calibration.served is not None  # calibrate_adapter tallies its threshold
+    choice = ReaderChoice(calibration.served, span_reader_tally(prompts, quiet=quiet))
+    write_card(partial, {"metrics": {"reader_choice": choice.to_json()}})
     out = _publish(partial, index_dir / TUNED_ADAPTER)
-    _merge(base, out)
+    if choice.chosen is ServingReader.TUNED:
+        _merge(base, out)
     return TuneResult(
         out,
         len(questions),
@@ -218,6 +231,7 @@ def tune(
         trained,
         len(prompts),
         calibration,
+        choice,
         time.perf_counter() - began,
     )
 
@@ -225,7 +239,7 @@ def tune(
 def _check_time(config: TuneConfig, seconds: float, reads: float) -> float:
     """The seconds left to train once ``reads`` calibration prompts' time is kept, or a
     clear refusal."""
-    reserve = reads * config.calibration_seconds
+    reserve = reads * (config.calibration_seconds + config.comparison_seconds)
     left = seconds - reserve
     if left <= 0:
         raise ConfigError(

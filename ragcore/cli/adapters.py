@@ -324,16 +324,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from ragcore.adapters.reader.registry import discover
     from ragcore.cli.options import settings
-    from ragcore.index_folder import tuned_adapter
+    from ragcore.index_folder import serving_tuned_adapter, tuned_adapter
 
-    tuned = tuned_adapter(settings(args).index_dir)
+    index_dir = settings(args).index_dir
+    tuned, serving = tuned_adapter(index_dir), serving_tuned_adapter(index_dir)
     infos = discover([*args.folders, *([tuned] if tuned else [])])
-    rows = [_span_reader_row(tuned is None)] + [
+    rows = [_span_reader_row(serving is None)] + [
         {
             "name": i.name,
             "path": str(i.path),
             "generator": DECODER_READER,
-            "default": i.path == tuned,
+            "default": i.path == serving,
             "base": i.base,
             "base_sha256": i.base_sha256[:12],
             "calibration": i.card.get("metrics", {}).get("calibration"),

@@ -1,5 +1,6 @@
 """``ragcore adapters tune``: adapt the SmolLM2 reader to the documents of an index, within a
-budget, and save it under the index, where ``ask`` finds it."""
+budget, and save it under the index, where ``ask`` reads with it when it answered the held-out
+pages better than the span reader."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def add_tune(asub: Any) -> None:
     t = asub.add_parser(
         "tune",
         help="adapt the SmolLM2 reader to your docs: questions synthesized from the index, "
-        "training, recalibration; ask over the index then reads with it, not the span reader",
+        "training, recalibration; ask over the index then reads with it if it beat the span "
+        "reader on the held-out pages",
     )
     t.add_argument("--index", type=Path, help="index directory (default .ragcore or ragcore.toml)")
     t.add_argument("--config", type=Path, help="ragcore.toml to read (default ./ragcore.toml)")
@@ -51,7 +53,6 @@ def cmd_tune(args: argparse.Namespace, base: Any) -> int:
     from ragcore.adapters.reader.registry import resolve
     from ragcore.adapters.training.tune import TuneConfig, tune
     from ragcore.index import Index
-    from ragcore.plugins import SPAN_READER
 
     if args.threads:
         import torch
@@ -87,10 +88,34 @@ def cmd_tune(args: argparse.Namespace, base: Any) -> int:
     out.print(table)
     if result.calibration.target is not None:
         print_target(result.calibration.target)
-    out.print(
-        f"saved to {result.out}: ask and serve over this index now read with the SmolLM2 "
-        "reader and this adapter instead of the span reader. Compare the two on your own "
-        f"questions (ragcore eval diagnose GOLD --index {s.index_dir}, then again with "
-        f"--generator {SPAN_READER}); delete that folder to go back to the span reader"
-    )
+    _print_choice(result.choice, result.out, s.index_dir)
     return 0
+
+
+def _print_choice(choice: Any, adapter: Path, index_dir: Path) -> None:
+    from ragcore.index_folder import ServingReader
+    from ragcore.plugins import SPAN_READER
+
+    table = Table(title="held-out pages, each reader at its threshold")
+    for col in ("reader", "right", "wrong", "abstained", "right - wrong"):
+        table.add_column(col, justify="right")
+    for name, tally in (("tuned", choice.tuned), ("span reader", choice.span_reader)):
+        row = (tally.right, tally.wrong, tally.abstained, tally.net)
+        table.add_row(name, *map(str, row))
+    out.print(table)
+    compare = (
+        f"Compare the two on your own questions: ragcore eval diagnose GOLD --index "
+        f"{index_dir}, with --adapter {adapter} and with --generator {SPAN_READER}."
+    )
+    if choice.chosen is ServingReader.TUNED:
+        out.print(
+            f"saved to {adapter}: ask and serve over this index now read with the SmolLM2 "
+            f"reader and this adapter instead of the span reader. {compare} Delete that "
+            "folder to go back to the span reader."
+        )
+    else:
+        out.print(
+            f"saved to {adapter}, but ask and serve over this index keep the span reader: the "
+            f"tuned reader did not answer the held-out pages better. Ask with --adapter "
+            f"{adapter} to read with it anyway. {compare}"
+        )

@@ -30,7 +30,8 @@ def add_ask_parser(sub: Any, common: Any) -> None:
         "--adapter",
         default="default",
         help="reader adapter over the packaged SmolLM2 base, which then reads: a name, a folder, "
-        "or 'none' (default: the index's tuned adapter; without one the span reader reads)",
+        "or 'none' (default: the index's tuned adapter when it beat the span reader on held-out "
+        "pages; else the span reader reads)",
     )
     p.add_argument("--endpoint", help="OpenAI-compatible base URL, for --generator openai")
     # defaults: [ask] in ragcore.toml (or RAGCORE_ASK_*), else AskConfig's

@@ -23,7 +23,8 @@ def add_mcp_parser(sub: Any) -> None:
     p.add_argument(
         "--adapter",
         default="default",
-        help="SmolLM2 reader adapter (default: the index's tuned one, else the span reader reads)",
+        help="SmolLM2 reader adapter (default: the index's tuned one when it beat the span "
+        "reader on held-out pages, else the span reader reads)",
     )
     p.add_argument("--endpoint", help="OpenAI-compatible base URL, for --generator openai")
     p.add_argument("--no-ask", action="store_true", help="search and status only")

@@ -19,7 +19,8 @@ def add_generator_arguments(parser: Any) -> None:
         "--adapter",
         default="default",
         help="adapter name or folder over the packaged SmolLM2 base, which then reads; 'none' "
-        "for the bare base (default: the span reader, or the index's tuned adapter)",
+        "for the bare base (default: the span reader, or the index's tuned adapter when it "
+        "beat the span reader on held-out pages)",
     )
     parser.add_argument("--generator", help="another ragcore.generators plugin instead")
     parser.add_argument("--model", help="model directory (transformers) or model name (openai)")
@@ -58,7 +59,7 @@ def add_reader_parser(ev: Any) -> None:
 
 def reader_generator(args: argparse.Namespace, index_dir: Path | None = None) -> Any:
     """The reader the options name; the default adapter is ``index_dir``'s tuned one when
-    it has one (``adapters tune``)."""
+    it serves (``adapters tune``, ``index_folder.serving_tuned_adapter``)."""
     from ragcore.index_folder import reader_adapter
     from ragcore.plugins import DEFAULT_GENERATOR, load_generator
 

@@ -231,6 +231,10 @@ def test_cli_tunes_a_reader_under_the_index(
     listed = json.loads(capsys.readouterr().out)
     assert {row["name"]: row["path"] for row in listed}["tuned"] == str(index / TUNED_ADAPTER)
     assert [row["name"] for row in listed if row["default"]] == ["span-reader"]
+    assert main(["adapters", "list", "--index", str(index)]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    net = span["right"] - span["wrong"]
+    assert f"tuned is not the default: on its held-out pages the span reader had {net}" in said
 
     assert main([*args, "--minutes", "0.05"]) == 2  # no time to train: refused, nothing lost
     assert "leave no time to train" in capsys.readouterr().err

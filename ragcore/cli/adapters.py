@@ -359,7 +359,24 @@ def cmd_list(args: argparse.Namespace) -> int:
             row["path"],
         )
     out.print(table)
+    if tuned is not None and serving is None:
+        _why_not_tuned(tuned)
     return 0
+
+
+def _why_not_tuned(tuned: Path) -> None:
+    """Say why the index's tuned adapter is listed but does not serve (``adapters tune``)."""
+    from ragcore.adapters.reader.card import read_card
+
+    choice = read_card(tuned).get("metrics", {}).get("reader_choice", {})
+    if not {"tuned", "span_reader"} <= set(choice):
+        return
+    nets = [choice[k]["right"] - choice[k]["wrong"] for k in ("tuned", "span_reader")]
+    out.print(
+        f"tuned is not the default: on its held-out pages the span reader had {nets[1]} more "
+        f"right than wrong answers, the tuned reader {nets[0]} (ask --adapter {tuned} reads "
+        "with it)"
+    )
 
 
 def _span_reader_row(default: bool) -> dict[str, Any]:

@@ -21,10 +21,10 @@ most coverage whose answered precision reaches it (``thresholds.precision_target
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ragcore.adapters.reader.abstain_head import (
     AbstainHead,
@@ -65,6 +65,9 @@ from ragcore.answer_match import token_f1
 from ragcore.errors import ConfigError
 from ragcore.progress import Progress
 from ragcore.prompting import reader_messages
+from ragcore.types import Prompt
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -94,17 +97,28 @@ def squad_set(
     return CalibrationSet(tuple(examples), names, passages, articles=tuple(articles))
 
 
+def read_prompts(
+    read: Callable[[Prompt], T],
+    examples: Sequence[ReaderExample],
+    *,
+    label: str = "calibrating",
+    quiet: bool = False,
+) -> list[tuple[T, ReaderExample]]:
+    """(what ``read`` makes of the prompt, example) for each example, with a progress bar."""
+    out = []
+    with Progress(quiet) as progress:
+        task = progress.task(label, total=len(examples))
+        for ex in examples:
+            out.append((read(ex.prompt), ex))
+            progress.advance(task)
+    return out
+
+
 def read_examples(
     reader: ReaderGenerator, examples: Sequence[ReaderExample], *, quiet: bool = False
 ) -> list[tuple[Reading, ReaderExample]]:
     """(reading, example) for each example's prompt."""
-    out = []
-    with Progress(quiet) as progress:
-        task = progress.task("calibrating", total=len(examples))
-        for ex in examples:
-            out.append((reader.reading(ex.prompt), ex))
-            progress.advance(task)
-    return out
+    return read_prompts(reader.reading, examples, quiet=quiet)
 
 
 def readings(

@@ -18,12 +18,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ragcore.adapters.reader.verifier import FAIL_F1
+from ragcore.adapters.training.calibration import read_prompts
 from ragcore.adapters.training.calibration_record import Tally
 from ragcore.adapters.training.raft import ReaderExample
 
 from ragcore.answer_match import token_f1
 from ragcore.index_folder import ServingReader
-from ragcore.progress import Progress
 from ragcore.protocols import Reply
 
 
@@ -67,10 +67,5 @@ def span_reader_tally(examples: Sequence[ReaderExample], *, quiet: bool = True) 
     from ragcore.adapters.reader.extractive import extractive_reader
 
     reader = extractive_reader()
-    replies = []
-    with Progress(quiet) as progress:
-        task = progress.task("span reader on held-out pages", total=len(examples))
-        for example in examples:
-            replies.append((reader.answer(example.prompt), example))
-            progress.advance(task)
-    return reply_tally(replies)
+    label = "span reader on held-out pages"
+    return reply_tally(read_prompts(reader.answer, examples, label=label, quiet=quiet))

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ragcore.config import CONFIG_FILE
-from ragcore.errors import IncompatibleIndexError, IndexNotFoundError
+from ragcore.errors import ConfigError, IncompatibleIndexError, IndexNotFoundError
 from ragcore.locking import LOCK_FILE
 from ragcore.plugins import DEFAULT_ADAPTER
 from ragcore.sources import SourceSpec
@@ -40,8 +40,14 @@ def tuned_choice(adapter: Path) -> ServingReader | None:
     card = adapter / TUNED_CARD
     if not card.is_file():
         return None
-    chosen = json.loads(card.read_text()).get("metrics", {}).get("reader_choice", {})
-    return ServingReader(chosen["chosen"]) if "chosen" in chosen else None
+    try:
+        chosen = json.loads(card.read_text()).get("metrics", {}).get("reader_choice", {})
+        return ServingReader(chosen["chosen"]) if "chosen" in chosen else None
+    except (ValueError, AttributeError, TypeError):
+        raise ConfigError(
+            f"{card} is not a training card that names the reader serving the index",
+            f"run ragcore adapters tune again, or delete {adapter}",
+        ) from None
 
 
 def serving_tuned_adapter(directory: Path) -> Path | None:

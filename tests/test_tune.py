@@ -144,6 +144,17 @@ def test_the_tuned_adapter_serves_only_when_it_beat_the_span_reader(
     assert tuned_adapter(tmp_path / "idx") == folder  # kept for --adapter either way
 
 
+@pytest.mark.parametrize("card", ["{not json", '{"metrics": {"reader_choice": {"chosen": "x"}}}'])
+def test_a_broken_tuned_card_is_named_not_a_traceback(tmp_path: Path, card: str) -> None:
+    folder = tmp_path / "idx" / TUNED_ADAPTER
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text("{}")
+    (folder / "training_card.json").write_text(card)
+    with pytest.raises(ConfigError, match="not a training card") as caught:
+        reader_adapter(tmp_path / "idx", None)
+    assert str(folder) in caught.value.hint
+
+
 def test_tallies_count_answers_at_the_threshold() -> None:
     from ragcore.adapters.training.raft import ReaderExample
     from ragcore.adapters.training.reader_choice import reply_tally

@@ -367,14 +367,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _why_not_tuned(tuned: Path) -> None:
     """Say why the index's tuned adapter is listed but does not serve (``adapters tune``)."""
     from ragcore.adapters.reader.card import read_card
+    from ragcore.adapters.training.calibration_record import Tally
 
     choice = read_card(tuned).get("metrics", {}).get("reader_choice", {})
     if not {"tuned", "span_reader"} <= set(choice):
         return
-    nets = [choice[k]["right"] - choice[k]["wrong"] for k in ("tuned", "span_reader")]
+    ours, span = (Tally.from_json(choice[k]) for k in ("tuned", "span_reader"))
     out.print(
-        f"tuned is not the default: on its held-out pages the span reader had {nets[1]} more "
-        f"right than wrong answers, the tuned reader {nets[0]} (ask --adapter {tuned} reads "
+        f"tuned is not the default: on its held-out pages the span reader had {span.net} more "
+        f"right than wrong answers, the tuned reader {ours.net} (ask --adapter {tuned} reads "
         "with it)"
     )
 

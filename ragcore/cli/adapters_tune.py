@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from ragcore.cli.adapters_docs import add_start_argument, print_target
 from ragcore.cli.options import out, settings
+
+if TYPE_CHECKING:
+    from ragcore.adapters.training.reader_choice import ReaderChoice
 
 
 def add_tune(asub: Any) -> None:
@@ -92,7 +95,7 @@ def cmd_tune(args: argparse.Namespace, base: Any) -> int:
     return 0
 
 
-def _print_choice(choice: Any, adapter: Path, index_dir: Path) -> None:
+def _print_choice(choice: ReaderChoice, adapter: Path, index_dir: Path) -> None:
     from ragcore.index_folder import ServingReader
     from ragcore.plugins import SPAN_READER
 

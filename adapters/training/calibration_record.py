@@ -5,7 +5,7 @@ verifier that were fitted. ``Calibration.to_json`` is the training card's
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -96,6 +96,19 @@ class Tally:
     def net(self) -> int:
         """Right minus wrong answers: what a threshold rule and a choice of reader maximise."""
         return self.right - self.wrong
+
+    @classmethod
+    def count(cls, outcomes: Iterable[tuple[bool, bool]]) -> Tally:
+        """The tally of (answered, answer right) per question."""
+        right = wrong = abstained = 0
+        for answered, good in outcomes:
+            if not answered:
+                abstained += 1
+            elif good:
+                right += 1
+            else:
+                wrong += 1
+        return cls(right, wrong, abstained)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Tally:

@@ -13,7 +13,7 @@ made reading worse, not a measure of the reader's accuracy on real questions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -47,19 +47,26 @@ class ReaderChoice:
             "span_reader": asdict(self.span_reader),
         }
 
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> ReaderChoice | None:
+        """The choice a tuned adapter's training card records (None: never compared)."""
+        data = card.get("metrics", {}).get("reader_choice", {})
+        if not {"tuned", "span_reader"} <= set(data):
+            return None
+        return cls(Tally.from_json(data["tuned"]), Tally.from_json(data["span_reader"]))
+
 
 def reply_tally(replies: Iterable[tuple[Reply, ReaderExample]]) -> Tally:
     """Right and wrong answers (F1 >= ``FAIL_F1`` on an answerable question is right) and
     abstentions, over replies as a generator gave them."""
-    right = wrong = abstained = 0
-    for reply, example in replies:
-        if reply.answer is None:
-            abstained += 1
-        elif example.golds and token_f1(reply.answer, example.golds) >= FAIL_F1:
-            right += 1
-        else:
-            wrong += 1
-    return Tally(right, wrong, abstained)
+    return Tally.count(
+        (r.answer is not None, r.answer is not None and _right(r.answer, ex.golds))
+        for r, ex in replies
+    )
+
+
+def _right(answer: str, golds: Sequence[str]) -> bool:
+    return bool(golds) and token_f1(answer, golds) >= FAIL_F1
 
 
 def span_reader_tally(examples: Sequence[ReaderExample], *, quiet: bool = True) -> Tally:

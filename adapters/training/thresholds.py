@@ -162,15 +162,8 @@ def tally(
     threshold: float,
 ) -> Tally:
     """Right and wrong answers and abstentions when abstaining at ``score >= threshold``."""
-    right = wrong = abstained = 0
-    for score, good, _ in _points(scores, answer_f1, answerable):
-        if score is None or score >= threshold:
-            abstained += 1
-        elif good:
-            right += 1
-        else:
-            wrong += 1
-    return Tally(right, wrong, abstained)
+    points = _points(scores, answer_f1, answerable)
+    return Tally.count((score < threshold, good) for score, good, _ in points)
 
 
 def precision_curve(

@@ -360,23 +360,21 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
     out.print(table)
     if tuned is not None and serving is None:
-        _why_not_tuned(tuned)
+        _why_not_tuned(tuned, next((i.card for i in infos if i.path == tuned), {}))
     return 0
 
 
-def _why_not_tuned(tuned: Path) -> None:
+def _why_not_tuned(tuned: Path, card: dict[str, Any]) -> None:
     """Say why the index's tuned adapter is listed but does not serve (``adapters tune``)."""
-    from ragcore.adapters.reader.card import read_card
-    from ragcore.adapters.training.calibration_record import Tally
+    from ragcore.adapters.training.reader_choice import ReaderChoice
 
-    choice = read_card(tuned).get("metrics", {}).get("reader_choice", {})
-    if not {"tuned", "span_reader"} <= set(choice):
+    choice = ReaderChoice.from_card(card)
+    if choice is None:
         return
-    ours, span = (Tally.from_json(choice[k]) for k in ("tuned", "span_reader"))
     out.print(
-        f"tuned is not the default: on its held-out pages the span reader had {span.net} more "
-        f"right than wrong answers, the tuned reader {ours.net} (ask --adapter {tuned} reads "
-        "with it)"
+        f"tuned is not the default: on its held-out pages the span reader had "
+        f"{choice.span_reader.net} more right than wrong answers, the tuned reader "
+        f"{choice.tuned.net} (ask --adapter {tuned} reads with it)"
     )
 
 

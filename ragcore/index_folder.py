@@ -18,6 +18,8 @@ LEDGER_FILE = "ledger.sqlite"
 OWN_FILES = ("shard", LEDGER_FILE, LEDGER_FILE + "-wal", LEDGER_FILE + "-shm")
 # the reader adapter `ragcore adapters tune` trained on this index's documents
 TUNED_ADAPTER = Path("adapters") / "tuned"
+# a newer tuned adapter that lost to the span reader, kept aside while the one above serves
+TUNED_NOT_SERVING = Path("adapters") / "tuned-not-serving"
 TUNED_CARD = "training_card.json"
 
 

@@ -12,6 +12,7 @@ from ragcore.adapters.training.calibration_record import Tally
 from ragcore.adapters.training.tune import (
     TuneConfig,
     calibration_prompts,
+    publish,
     split_pages,
     synthetic_gold,
 )
@@ -24,6 +25,7 @@ from ragcore.cli import main
 from ragcore.errors import ConfigError
 from ragcore.index_folder import (
     TUNED_ADAPTER,
+    TUNED_NOT_SERVING,
     ServingReader,
     reader_adapter,
     tuned_adapter,
@@ -185,6 +187,48 @@ def test_the_default_reader_is_the_span_reader_unless_an_adapter_applies(tmp_pat
     (index / TUNED_ADAPTER).mkdir(parents=True)
     (index / TUNED_ADAPTER / "adapter_config.json").write_text("{}")
     assert default_reader(reader_adapter(index, None)) == DECODER_READER  # adapters tune's
+
+
+def _written_adapter(index: Path, name: str, chosen: ServingReader) -> Path:
+    """A finished tune's folder as ``tune`` leaves it before publishing: adapter and card."""
+    folder = index / "adapters" / name
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text("{}")
+    card = {"metrics": {"reader_choice": {"chosen": chosen.value}}}
+    (folder / "training_card.json").write_text(json.dumps(card))
+    (folder / "which").write_text(name)
+    return folder
+
+
+def test_a_losing_tune_never_displaces_the_tuned_adapter_that_serves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ragcore.adapters.training.reader_choice import ReaderChoice
+
+    from ragcore.cli.adapters_tune import _print_choice
+
+    index, span, tuned = tmp_path / "idx", ServingReader.SPAN_READER, ServingReader.TUNED
+
+    def which(path: Path) -> str:
+        return (index / path / "which").read_text()
+
+    assert publish(_written_adapter(index, "a", span), index, span) == index / TUNED_ADAPTER
+    assert reader_adapter(index, None) is None  # lost, and nothing else serves: span reader
+    assert publish(_written_adapter(index, "b", tuned), index, tuned) == index / TUNED_ADAPTER
+    assert reader_adapter(index, None) == str(index / TUNED_ADAPTER) and which(TUNED_ADAPTER) == "b"
+    for name in ("c", "d"):  # later losers are kept aside, the newest only; b keeps serving
+        aside = publish(_written_adapter(index, name, span), index, span)
+        assert aside == index / TUNED_NOT_SERVING
+        assert which(TUNED_NOT_SERVING) == name and which(TUNED_ADAPTER) == "b"
+        assert reader_adapter(index, None) == str(index / TUNED_ADAPTER)
+    lost = ReaderChoice(Tally(1, 3, 2), Tally(4, 1, 1))
+    _print_choice(lost, index / TUNED_NOT_SERVING, index)
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"keep the tuned adapter that serves it now, {index / TUNED_ADAPTER}" in said
+    assert f"--adapter {index / TUNED_NOT_SERVING}" in said
+    assert publish(_written_adapter(index, "e", tuned), index, tuned) == index / TUNED_ADAPTER
+    assert which(TUNED_ADAPTER) == "e" and not (index / TUNED_NOT_SERVING).exists()
+    assert sorted(p.name for p in (index / "adapters").iterdir()) == ["tuned"]
 
 
 @pytest.mark.slow

@@ -14,7 +14,8 @@
    adapter serves only when it has more right minus wrong ones.
 6. The adapter is written under the index (``index_folder.TUNED_ADAPTER``), replacing the
    previous one only once it is complete; ``ask`` over the index then reads with it, unless
-   the span reader did better in step 5.
+   the span reader did better in step 5. Such a losing adapter never displaces an earlier
+   tuned adapter that serves: it is kept beside it (``index_folder.TUNED_NOT_SERVING``).
 
 Everything that opens the index happens before training, so ``ask`` and ``ingest`` are kept
 waiting for seconds, not for the training run.
@@ -55,7 +56,12 @@ from ragcore.evals.data.synthesis import TemplateQuestionGenerator, synthesize
 from ragcore.ask import AskConfig, retrieve
 from ragcore.errors import ConfigError
 from ragcore.index import Index
-from ragcore.index_folder import TUNED_ADAPTER, ServingReader
+from ragcore.index_folder import (
+    TUNED_ADAPTER,
+    TUNED_NOT_SERVING,
+    ServingReader,
+    serving_tuned_adapter,
+)
 from ragcore.progress import Progress
 
 
@@ -220,7 +226,7 @@ def tune(
     assert calibration.served is not None  # calibrate_adapter tallies its threshold
     choice = ReaderChoice(calibration.served, span_reader_tally(prompts, quiet=quiet))
     write_card(partial, {"metrics": {"reader_choice": choice.to_json()}})
-    out = _publish(partial, index_dir / TUNED_ADAPTER)
+    out = publish(partial, index_dir, choice.chosen)
     if choice.chosen is ServingReader.TUNED:
         _merge(base, out)
     return TuneResult(
@@ -289,9 +295,17 @@ def _merge(base: tuple[Path, str], adapter: Path) -> None:
     merged_model(base[0], AdapterInfo.at(adapter))
 
 
-def _publish(partial: Path, final: Path) -> Path:
-    """Put the complete adapter in place of the previous one (never half of either)."""
-    previous = final.with_name("tuned-previous")
+def publish(partial: Path, index_dir: Path, chosen: ServingReader) -> Path:
+    """Put the complete adapter ``partial`` under the index in place of the previous one
+    (never half of either), and return where it now is. An adapter that lost to the span
+    reader (``chosen``) does not displace a tuned adapter that serves the index: it goes to
+    ``TUNED_NOT_SERVING`` instead, so ``ask`` keeps the reader that won."""
+    final = index_dir / TUNED_ADAPTER
+    if chosen is ServingReader.SPAN_READER and serving_tuned_adapter(index_dir) is not None:
+        final = index_dir / TUNED_NOT_SERVING
+    else:  # older than the adapter about to be written
+        shutil.rmtree(index_dir / TUNED_NOT_SERVING, ignore_errors=True)
+    previous = final.with_name(final.name + "-previous")
     shutil.rmtree(previous, ignore_errors=True)
     if final.exists():
         final.rename(previous)

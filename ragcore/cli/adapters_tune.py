@@ -96,7 +96,7 @@ def cmd_tune(args: argparse.Namespace, base: Any) -> int:
 
 
 def _print_choice(choice: ReaderChoice, adapter: Path, index_dir: Path) -> None:
-    from ragcore.index_folder import ServingReader
+    from ragcore.index_folder import TUNED_ADAPTER, ServingReader
     from ragcore.plugins import SPAN_READER
 
     table = Table(title="held-out pages, each reader at its threshold")
@@ -115,6 +115,13 @@ def _print_choice(choice: ReaderChoice, adapter: Path, index_dir: Path) -> None:
             f"saved to {adapter}: ask and serve over this index now read with the SmolLM2 "
             f"reader and this adapter instead of the span reader. {compare} Delete that "
             "folder to go back to the span reader."
+        )
+    elif adapter != index_dir / TUNED_ADAPTER:
+        out.print(
+            f"saved to {adapter}, but ask and serve over this index keep the tuned adapter "
+            f"that serves it now, {index_dir / TUNED_ADAPTER}: the new one did not answer the "
+            f"held-out pages better than the span reader. Ask with --adapter {adapter} to read "
+            f"with it anyway. {compare}"
         )
     else:
         out.print(

@@ -31,9 +31,10 @@ class ServingReader(StrEnum):
     SPAN_READER = "span-reader"
 
 
-def tuned_adapter(directory: Path) -> Path | None:
-    """The index's tuned reader adapter, when ``adapters tune`` has written one."""
-    path = directory / TUNED_ADAPTER
+def tuned_adapter(directory: Path, where: Path = TUNED_ADAPTER) -> Path | None:
+    """The index's tuned reader adapter (or the one kept aside, ``TUNED_NOT_SERVING``), when
+    ``adapters tune`` has written one."""
+    path = directory / where
     return path if (path / "adapter_config.json").is_file() else None
 
 

@@ -221,6 +221,10 @@ def test_a_losing_tune_never_displaces_the_tuned_adapter_that_serves(
         assert aside == index / TUNED_NOT_SERVING
         assert which(TUNED_NOT_SERVING) == name and which(TUNED_ADAPTER) == "b"
         assert reader_adapter(index, None) == str(index / TUNED_ADAPTER)
+    assert main(["adapters", "list", "--index", str(index), "--json"]) == 0
+    listed = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert listed["tuned"]["default"] and not listed["tuned-not-serving"]["default"]
+    assert listed["tuned-not-serving"]["path"] == str(index / TUNED_NOT_SERVING)
     lost = ReaderChoice(Tally(1, 3, 2), Tally(4, 1, 1))
     _print_choice(lost, index / TUNED_NOT_SERVING, index)
     said = " ".join(capsys.readouterr().out.split())

@@ -324,11 +324,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from ragcore.adapters.reader.registry import discover
     from ragcore.cli.options import settings
-    from ragcore.index_folder import serving_tuned_adapter, tuned_adapter
+    from ragcore.index_folder import TUNED_NOT_SERVING, serving_tuned_adapter, tuned_adapter
 
     index_dir = settings(args).index_dir
     tuned, serving = tuned_adapter(index_dir), serving_tuned_adapter(index_dir)
-    infos = discover([*args.folders, *([tuned] if tuned else [])])
+    aside = tuned_adapter(index_dir, TUNED_NOT_SERVING)
+    infos = discover([*args.folders, *(p for p in (tuned, aside) if p)])
     rows = [_span_reader_row(serving is None)] + [
         {
             "name": i.name,

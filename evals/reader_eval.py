@@ -41,6 +41,8 @@ class ReaderPrediction:
     seconds: float
     first_token_seconds: float | None = None
     retrieval_score: float | None = None  # end to end: best rerank score of the passages
+    draft: str | None = None  # the answer found, also when withheld (Reply.draft)
+    abstain_score: float | None = None  # the score compared with the reader's threshold
 
     @property
     def exact(self) -> float:
@@ -49,6 +51,12 @@ class ReaderPrediction:
     @property
     def f1(self) -> float:
         return token_f1(self.prediction, self.golds)
+
+    @property
+    def draft_f1(self) -> float | None:
+        """The draft's F1 against the golds (None without a draft): what answering every
+        question would have scored, to choose a threshold on from ``abstain_score``."""
+        return None if self.draft is None else token_f1(self.draft, self.golds)
 
 
 def squad2_metrics(predictions: Sequence[ReaderPrediction]) -> dict[str, Any]:
@@ -106,6 +114,8 @@ def read_gold(
                     reply.answer,
                     seconds,
                     (first[0] - t0) if first else None,
+                    draft=reply.draft,
+                    abstain_score=reply.abstain_score,
                 )
             )
             progress.advance(task)
@@ -142,6 +152,8 @@ def read_end_to_end(
                     time.perf_counter() - t0,
                     None if first is None else first / 1000,
                     max(reranked) if reranked else None,
+                    answer.draft,
+                    answer.abstain_score,
                 )
             )
             progress.advance(task)

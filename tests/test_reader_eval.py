@@ -212,6 +212,33 @@ def test_commands_show_no_library_bars_or_warnings(
     assert len(seen) == 1  # the warning filters are back too
 
 
+@pytest.mark.slow
+def test_json_rows_hold_every_draft_and_its_abstention_score(
+    squad_file: Path, tmp_path: Path
+) -> None:
+    """With the shipped span reader: each row has the span found, answered or withheld, its
+    F1 and the score compared with the threshold, so a user can choose a threshold."""
+    from ragcore.answer_match import token_f1
+
+    result_path = tmp_path / "reader.json"
+    code = main(["eval", "reader", str(squad_file), "--generator", "extractive", "--json",
+                 str(result_path), "--quiet"])  # fmt: skip
+    assert code == 0
+    rows = json.loads(result_path.read_text())["predictions"]
+    paragraphs = [p["context"] for a in squad_fixture()["data"] for p in a["paragraphs"]]
+    assert len(rows) == 7 and all(row["draft"] for row in rows)
+    for row in rows:
+        assert any(row["draft"] in text for text in paragraphs)  # copied from a paragraph
+        assert 0.0 <= row["abstain_score"] <= 1.0
+        assert row["draft_f1"] == token_f1(row["draft"], row["golds"])
+        withheld = row["abstain_score"] >= 0.65  # the span reader's shipped threshold
+        assert row["prediction"] == (None if withheld else row["draft"])
+    assert ReaderPrediction("a", "q", ("Paris",), None, 0.1, draft="Paris France").draft_f1 == (
+        pytest.approx(2 / 3)
+    )  # precision 1/2, recall 1
+    assert ReaderPrediction("b", "q", (), None, 0.1).draft_f1 is None
+
+
 def test_unknown_article_is_a_clear_error(
     squad_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

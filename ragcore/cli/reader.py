@@ -123,6 +123,9 @@ def cmd_reader(args: argparse.Namespace) -> int:
                 "f1": p.f1,
                 "exact": p.exact,
                 "retrieval_score": p.retrieval_score,
+                "draft": p.draft,
+                "draft_f1": p.draft_f1,
+                "abstain_score": p.abstain_score,
             }
             for p in predictions
         ]

@@ -152,8 +152,8 @@ def read_end_to_end(
                     time.perf_counter() - t0,
                     None if first is None else first / 1000,
                     max(reranked) if reranked else None,
-                    answer.draft,
-                    answer.abstain_score,
+                    draft=answer.draft,
+                    abstain_score=answer.abstain_score,
                 )
             )
             progress.advance(task)

@@ -157,6 +157,22 @@ def test_a_broken_tuned_card_is_named_not_a_traceback(tmp_path: Path, card: str)
     assert str(folder) in caught.value.hint
 
 
+@pytest.mark.parametrize("chosen", list(ServingReader))
+def test_a_tune_replaces_a_tuned_adapter_whose_card_is_broken(
+    tmp_path: Path, chosen: ServingReader
+) -> None:
+    index = tmp_path / "idx"
+    broken = index / TUNED_ADAPTER
+    broken.mkdir(parents=True)
+    (broken / "adapter_config.json").write_text("{}")
+    (broken / "training_card.json").write_text("{not json")
+    assert publish(_written_adapter(index, "new", chosen), index, chosen) == broken
+    assert (broken / "which").read_text() == "new"
+    expected = str(broken) if chosen is ServingReader.TUNED else None
+    assert reader_adapter(index, None) == expected
+    assert not (index / TUNED_NOT_SERVING).exists()
+
+
 def test_tallies_count_answers_at_the_threshold() -> None:
     from ragcore.adapters.training.raft import ReaderExample
     from ragcore.adapters.training.reader_choice import reply_tally

@@ -299,9 +299,10 @@ def publish(partial: Path, index_dir: Path, chosen: ServingReader) -> Path:
     """Put the complete adapter ``partial`` under the index in place of the previous one
     (never half of either), and return where it now is. An adapter that lost to the span
     reader (``chosen``) does not displace a tuned adapter that serves the index: it goes to
-    ``TUNED_NOT_SERVING`` instead, so ``ask`` keeps the reader that won."""
+    ``TUNED_NOT_SERVING`` instead, so ``ask`` keeps the reader that won. A tuned adapter
+    whose card cannot be read serves nothing (readers refuse it), so it is replaced."""
     final = index_dir / TUNED_ADAPTER
-    if chosen is ServingReader.SPAN_READER and serving_tuned_adapter(index_dir) is not None:
+    if chosen is ServingReader.SPAN_READER and _serving(index_dir):
         final = index_dir / TUNED_NOT_SERVING
     else:  # older than the adapter about to be written
         shutil.rmtree(index_dir / TUNED_NOT_SERVING, ignore_errors=True)
@@ -312,3 +313,11 @@ def publish(partial: Path, index_dir: Path, chosen: ServingReader) -> Path:
     partial.rename(final)
     shutil.rmtree(previous, ignore_errors=True)
     return final
+
+
+def _serving(index_dir: Path) -> bool:
+    """Whether a readable tuned adapter serves the index now."""
+    try:
+        return serving_tuned_adapter(index_dir) is not None
+    except ConfigError:  # a broken card: what the error's hint says to do is tune again
+        return False

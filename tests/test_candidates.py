@@ -58,8 +58,10 @@ def test_code_units_skip_fences_long_samples_and_what_the_question_quotes() -> N
 def test_draft_candidate_is_where_the_span_lies() -> None:
     texts = ["nothing", DOCS]
     draft = draft_candidate("--compile", texts)
-    assert draft is not None and draft.passage == 2 and texts[1][draft.start : draft.end] == (
-        "--compile"
+    assert (
+        draft is not None
+        and draft.passage == 2
+        and texts[1][draft.start : draft.end] == ("--compile")
     )
     assert draft_candidate("absent words", texts) is None
     assert draft_candidate("", texts) is None

@@ -61,7 +61,7 @@ def test_draft_candidate_is_where_the_span_lies() -> None:
     assert (
         draft is not None
         and draft.passage == 2
-        and texts[1][draft.start : draft.end] == ("--compile")
+        and texts[1][draft.start : draft.end] == "--compile"
     )
     assert draft_candidate("absent words", texts) is None
     assert draft_candidate("", texts) is None
